@@ -1,0 +1,56 @@
+import type { ChangesErrorKind } from '../changes/engine.js';
+import type { DbErrorKind } from '../db/database.js';
+import { isCoreforgeError } from '../errors.js';
+
+/** Kinds that belong to the HTTP layer itself. */
+export type HttpErrorKind =
+  /** The body is not valid JSON. */
+  | 'malformed-json'
+  /** The body is JSON but not an object, or a field has the wrong type or value. */
+  | 'bad-request'
+  /** The request has a body whose Content-Type is not application/json. */
+  | 'unsupported-content-type'
+  /** The body is larger than the API accepts (1 MiB). */
+  | 'body-too-large'
+  /** No endpoint at that path. */
+  | 'not-found'
+  /** The endpoint exists but not for that method. */
+  | 'method-not-allowed';
+
+/** The closed union of every `kind` the API can answer with. */
+export type ApiErrorKind = HttpErrorKind | ChangesErrorKind | DbErrorKind | 'aborted';
+
+const statusByKind: Partial<Record<ApiErrorKind, number>> = {
+  'malformed-json': 400,
+  'bad-request': 400,
+  'unsupported-content-type': 400,
+  'body-too-large': 413,
+  'not-found': 404,
+  'method-not-allowed': 405,
+  'change-not-found': 404,
+  'change-not-abortable': 400,
+  'unknown-task-kind': 400,
+  'internal-error': 500,
+  interrupted: 503,
+};
+
+/** Thrown by handlers for errors that are the HTTP layer's own. */
+export class ApiError extends Error {
+  constructor(
+    readonly kind: ApiErrorKind,
+    message: string,
+    readonly status: number = statusByKind[kind] ?? 400,
+  ) {
+    super(message);
+  }
+}
+
+/** Maps anything a handler threw to the status code, kind and message the client sees. */
+export function toApiError(err: unknown): { status: number; kind: ApiErrorKind; message: string } {
+  if (err instanceof ApiError) return { status: err.status, kind: err.kind, message: err.message };
+  if (isCoreforgeError(err)) {
+    const kind = err.kind as ApiErrorKind;
+    return { status: statusByKind[kind] ?? 400, kind, message: err.message };
+  }
+  return { status: 500, kind: 'internal-error', message: `internal error: ${(err as Error)?.message ?? String(err)}` };
+}

@@ -1,0 +1,22 @@
+import { STATUS_CODES } from 'node:http';
+import type { ApiErrorKind, AsyncResponse, ErrorResponse, SyncResponse } from './types.js';
+
+/** What a handler returns: the body plus the HTTP status it goes out with. */
+export type HandlerResponse = SyncResponse | AsyncResponse | ErrorResponse;
+
+export function syncResponse<T>(result: T, statusCode = 200): SyncResponse<T> {
+  return { type: 'sync', 'status-code': statusCode, status: STATUS_CODES[statusCode] ?? 'OK', result };
+}
+
+export function asyncResponse(change: string): AsyncResponse {
+  return { type: 'async', 'status-code': 202, status: 'Accepted', change };
+}
+
+export function errorResponse(statusCode: number, kind: ApiErrorKind, message: string, value?: unknown): ErrorResponse {
+  return {
+    type: 'error',
+    'status-code': statusCode,
+    status: STATUS_CODES[statusCode] ?? 'Error',
+    result: { message, kind, ...(value === undefined ? {} : { value }) },
+  };
+}

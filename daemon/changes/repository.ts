@@ -1,0 +1,247 @@
+import type { Database } from '../db/database.js';
+import type {
+  ChangeInfo,
+  ChangeStatus,
+  NewChange,
+  TaskInfo,
+  TaskLogEntry,
+  TaskProgress,
+  TaskStatus,
+} from './types.js';
+
+interface ChangeRow {
+  id: number;
+  kind: string;
+  summary: string;
+  status: ChangeStatus;
+  spawn_time: string;
+  ready_time: string | null;
+  err: string | null;
+  err_kind: string | null;
+  data: string;
+  result: string | null;
+}
+
+interface TaskRow {
+  id: number;
+  change_id: number;
+  seq: number;
+  kind: string;
+  summary: string;
+  status: TaskStatus;
+  data: string;
+  result: string | null;
+  err: string | null;
+  progress: string | null;
+  spawn_time: string;
+  ready_time: string | null;
+}
+
+/** A task as the engine needs it to run: its input and place in the change. */
+export interface RunnableTask {
+  id: number;
+  changeId: number;
+  seq: number;
+  kind: string;
+  status: TaskStatus;
+  data: Record<string, unknown>;
+}
+
+export type ChangeSelection = 'all' | 'in-progress' | 'ready';
+
+/**
+ * Every read and write of changes, tasks and task logs in state.db. Each
+ * state transition is one statement or one transaction, so a crash never
+ * leaves a change half-updated.
+ */
+export class ChangeRepository {
+  constructor(
+    private readonly db: Database,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  async create(spec: NewChange): Promise<number> {
+    const time = this.now().toISOString();
+    return this.db.transaction(async () => {
+      const { lastID } = await this.db.run(
+        'INSERT INTO changes (kind, summary, status, spawn_time, data) VALUES (?, ?, ?, ?, ?)',
+        [spec.kind, spec.summary, 'Do', time, JSON.stringify(spec.data ?? {})],
+      );
+      let seq = 0;
+      for (const task of spec.tasks) {
+        await this.db.run(
+          'INSERT INTO tasks (change_id, seq, kind, summary, status, data, spawn_time) VALUES (?, ?, ?, ?, ?, ?, ?)',
+          [lastID, seq++, task.kind, task.summary, 'Do', JSON.stringify(task.data ?? {}), time],
+        );
+      }
+      return lastID;
+    });
+  }
+
+  async setChangeStatus(
+    id: number,
+    status: ChangeStatus,
+    extra: { err?: string; errKind?: string; result?: unknown } = {},
+  ): Promise<void> {
+    const ready = status === 'Done' || status === 'Error' || status === 'Abort';
+    await this.db.run(
+      `UPDATE changes SET status = ?, ready_time = ?, err = COALESCE(?, err), err_kind = COALESCE(?, err_kind),
+         result = COALESCE(?, result) WHERE id = ?`,
+      [
+        status,
+        ready ? this.now().toISOString() : null,
+        extra.err ?? null,
+        extra.errKind ?? null,
+        extra.result === undefined ? null : JSON.stringify(extra.result),
+        id,
+      ],
+    );
+  }
+
+  async setTaskStatus(id: number, status: TaskStatus, extra: { err?: string; result?: unknown } = {}): Promise<void> {
+    const ready = status !== 'Do' && status !== 'Doing';
+    await this.db.run(
+      'UPDATE tasks SET status = ?, ready_time = ?, err = COALESCE(?, err), result = COALESCE(?, result) WHERE id = ?',
+      [
+        status,
+        ready ? this.now().toISOString() : null,
+        extra.err ?? null,
+        extra.result === undefined ? null : JSON.stringify(extra.result),
+        id,
+      ],
+    );
+  }
+
+  /** Marks every not-yet-run task of a change as held (it will never run). */
+  async holdRemainingTasks(changeId: number): Promise<void> {
+    await this.db.run("UPDATE tasks SET status = 'Hold', ready_time = ? WHERE change_id = ? AND status = 'Do'", [
+      this.now().toISOString(),
+      changeId,
+    ]);
+  }
+
+  async setTaskProgress(id: number, progress: TaskProgress): Promise<void> {
+    await this.db.run('UPDATE tasks SET progress = ? WHERE id = ?', [JSON.stringify(progress), id]);
+  }
+
+  async addLog(taskId: number, entry: TaskLogEntry): Promise<void> {
+    await this.db.run('INSERT INTO task_log (task_id, time, level, message) VALUES (?, ?, ?, ?)', [
+      taskId,
+      entry.time,
+      entry.level,
+      entry.message,
+    ]);
+  }
+
+  async tasksOf(changeId: number): Promise<RunnableTask[]> {
+    const rows = await this.db.all<TaskRow>('SELECT * FROM tasks WHERE change_id = ? ORDER BY seq', [changeId]);
+    return rows.map((row) => ({
+      id: row.id,
+      changeId: row.change_id,
+      seq: row.seq,
+      kind: row.kind,
+      status: row.status,
+      data: JSON.parse(row.data) as Record<string, unknown>,
+    }));
+  }
+
+  async status(id: number): Promise<ChangeStatus | undefined> {
+    return (await this.db.get<{ status: ChangeStatus }>('SELECT status FROM changes WHERE id = ?', [id]))?.status;
+  }
+
+  async get(id: number): Promise<ChangeInfo | undefined> {
+    const row = await this.db.get<ChangeRow>('SELECT * FROM changes WHERE id = ?', [id]);
+    if (!row) return undefined;
+    const [info] = await this.withTasks([row]);
+    return info;
+  }
+
+  async list(select: ChangeSelection): Promise<ChangeInfo[]> {
+    const where =
+      select === 'in-progress'
+        ? "WHERE status IN ('Do','Doing')"
+        : select === 'ready'
+          ? "WHERE status IN ('Done','Error','Abort')"
+          : '';
+    const rows = await this.db.all<ChangeRow>(`SELECT * FROM changes ${where} ORDER BY id`);
+    return this.withTasks(rows);
+  }
+
+  /** Ids of changes in a given status, oldest first. */
+  async idsWithStatus(status: ChangeStatus): Promise<number[]> {
+    const rows = await this.db.all<{ id: number }>('SELECT id FROM changes WHERE status = ? ORDER BY id', [status]);
+    return rows.map((r) => r.id);
+  }
+
+  /**
+   * After a crash or restart: every change still marked Doing ends in Error with
+   * `reason`, its running task too, and its unstarted tasks are held.
+   */
+  async failInterrupted(reason: string): Promise<number[]> {
+    return this.db.transaction(async () => {
+      const ids = await this.idsWithStatus('Doing');
+      const time = this.now().toISOString();
+      for (const id of ids) {
+        await this.db.run("UPDATE tasks SET status = 'Error', err = ?, ready_time = ? WHERE change_id = ? AND status = 'Doing'", [
+          reason,
+          time,
+          id,
+        ]);
+        await this.db.run("UPDATE tasks SET status = 'Hold', ready_time = ? WHERE change_id = ? AND status = 'Do'", [time, id]);
+        await this.db.run("UPDATE changes SET status = 'Error', err = ?, err_kind = 'interrupted', ready_time = ? WHERE id = ?", [
+          reason,
+          time,
+          id,
+        ]);
+      }
+      return ids;
+    });
+  }
+
+  private async withTasks(rows: ChangeRow[]): Promise<ChangeInfo[]> {
+    if (rows.length === 0) return [];
+    const ids = rows.map((r) => r.id);
+    const marks = ids.map(() => '?').join(',');
+    const tasks = await this.db.all<TaskRow>(`SELECT * FROM tasks WHERE change_id IN (${marks}) ORDER BY change_id, seq`, ids);
+    const logs = await this.db.all<{ task_id: number; time: string; level: TaskLogEntry['level']; message: string }>(
+      `SELECT task_log.* FROM task_log JOIN tasks ON tasks.id = task_log.task_id WHERE tasks.change_id IN (${marks}) ORDER BY task_log.id`,
+      ids,
+    );
+    const logsByTask = new Map<number, TaskLogEntry[]>();
+    for (const l of logs) {
+      const list = logsByTask.get(l.task_id) ?? [];
+      list.push({ time: l.time, level: l.level, message: l.message });
+      logsByTask.set(l.task_id, list);
+    }
+    const tasksByChange = new Map<number, TaskInfo[]>();
+    for (const t of tasks) {
+      const list = tasksByChange.get(t.change_id) ?? [];
+      list.push({
+        id: String(t.id),
+        kind: t.kind,
+        summary: t.summary,
+        status: t.status,
+        progress: t.progress ? (JSON.parse(t.progress) as TaskProgress) : null,
+        log: logsByTask.get(t.id) ?? [],
+        'spawn-time': t.spawn_time,
+        'ready-time': t.ready_time,
+        ...(t.err ? { err: t.err } : {}),
+      });
+      tasksByChange.set(t.change_id, list);
+    }
+    return rows.map((row) => ({
+      id: String(row.id),
+      kind: row.kind,
+      summary: row.summary,
+      status: row.status,
+      ready: row.status === 'Done' || row.status === 'Error' || row.status === 'Abort',
+      'spawn-time': row.spawn_time,
+      'ready-time': row.ready_time,
+      ...(row.err ? { err: row.err } : {}),
+      ...(row.err_kind ? { 'err-kind': row.err_kind } : {}),
+      tasks: tasksByChange.get(row.id) ?? [],
+      data: JSON.parse(row.data) as Record<string, unknown>,
+      ...(row.result ? { result: JSON.parse(row.result) as unknown } : {}),
+    }));
+  }
+}

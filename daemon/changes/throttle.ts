@@ -1,0 +1,51 @@
+/**
+ * Lets at most one value through per interval for each key, holding the
+ * newest in between, so a fast writer cannot flood socket.io clients or sqlite.
+ * `flush(key)` delivers the held value at once (used before a final status so
+ * the final state always follows the last progress).
+ */
+export class KeyedThrottle<T> {
+  private last = new Map<string, number>();
+  private pending = new Map<string, { value: T; timer: NodeJS.Timeout }>();
+
+  constructor(
+    private readonly intervalMs: number,
+    private readonly deliver: (key: string, value: T) => void,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  push(key: string, value: T): void {
+    const held = this.pending.get(key);
+    if (held) {
+      held.value = value;
+      return;
+    }
+    const wait = (this.last.get(key) ?? -Infinity) + this.intervalMs - this.now();
+    if (wait <= 0) {
+      this.emit(key, value);
+      return;
+    }
+    const timer = setTimeout(() => this.flush(key), wait);
+    timer.unref();
+    this.pending.set(key, { value, timer });
+  }
+
+  flush(key: string): void {
+    const held = this.pending.get(key);
+    if (!held) return;
+    clearTimeout(held.timer);
+    this.pending.delete(key);
+    this.emit(key, held.value);
+  }
+
+  /** Forgets a key (its change is over) after delivering anything held. */
+  end(key: string): void {
+    this.flush(key);
+    this.last.delete(key);
+  }
+
+  private emit(key: string, value: T): void {
+    this.last.set(key, this.now());
+    this.deliver(key, value);
+  }
+}

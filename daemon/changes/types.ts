@@ -1,0 +1,78 @@
+/** Lifecycle of a change and of each of its tasks, as snapd names them. */
+export type ChangeStatus = 'Do' | 'Doing' | 'Done' | 'Error' | 'Abort';
+/** Hold: a task that will not run because an earlier task failed or the change was aborted. */
+export type TaskStatus = ChangeStatus | 'Hold';
+
+export const readyStatuses: readonly ChangeStatus[] = ['Done', 'Error', 'Abort'];
+
+export function isReady(status: ChangeStatus): boolean {
+  return readyStatuses.includes(status);
+}
+
+/** The progress of one task: what it is doing (phase) and how far it got. */
+export interface TaskProgress {
+  phase: string;
+  bytes: number;
+  total: number;
+  /** Bytes per second over a short recent window; 0 until measurable. */
+  speed: number;
+  /** Seconds left at the current speed; null while unknown. */
+  eta: number | null;
+  percentage: number;
+}
+
+export interface TaskLogEntry {
+  time: string;
+  level: 'debug' | 'info' | 'warn' | 'error';
+  message: string;
+}
+
+/** A task as the API shows it. */
+export interface TaskInfo {
+  id: string;
+  kind: string;
+  summary: string;
+  status: TaskStatus;
+  progress: TaskProgress | null;
+  log: TaskLogEntry[];
+  'spawn-time': string;
+  'ready-time': string | null;
+  err?: string;
+}
+
+/** A change as the API shows it. */
+export interface ChangeInfo {
+  id: string;
+  kind: string;
+  summary: string;
+  status: ChangeStatus;
+  ready: boolean;
+  'spawn-time': string;
+  'ready-time': string | null;
+  err?: string;
+  'err-kind'?: string;
+  tasks: TaskInfo[];
+  data: Record<string, unknown>;
+  result?: unknown;
+}
+
+/** One live progress event, pushed over socket.io and rendered by the CLI. */
+export interface ProgressEvent {
+  change: string;
+  task: string | null;
+  status: ChangeStatus;
+  phase: string;
+  bytes: number;
+  total: number;
+  percentage: number;
+  speed: number;
+  eta: number | null;
+}
+
+/** What a caller asks for when it starts a long operation. */
+export interface NewChange {
+  kind: string;
+  summary: string;
+  data?: Record<string, unknown>;
+  tasks: { kind: string; summary: string; data?: Record<string, unknown> }[];
+}

@@ -1,0 +1,111 @@
+import sqlite3 from 'sqlite3';
+import { CoreforgeError } from '../errors.js';
+
+export type DbErrorKind =
+  /** state.db exists but is not a readable sqlite database (corrupt, foreign file). */
+  | 'state-db-corrupt'
+  /** state.db cannot be opened or created (permissions, missing directory). */
+  | 'state-db-unavailable'
+  /** state.db was written by a newer coreforged than this one. */
+  | 'state-db-too-new';
+
+export type SqlValue = string | number | bigint | Buffer | null;
+export type SqlParams = SqlValue[] | Record<string, SqlValue>;
+export type Row = Record<string, SqlValue>;
+
+/**
+ * A promise-shaped handle on one sqlite file. Every daemon library that needs
+ * persistence receives one of these instead of opening files itself.
+ */
+export class Database {
+  private constructor(
+    private readonly handle: sqlite3.Database,
+    readonly path: string,
+  ) {}
+
+  /** Opens (creating if needed) a sqlite file with WAL and foreign keys on. */
+  static async open(path: string): Promise<Database> {
+    const handle = await new Promise<sqlite3.Database>((resolve, reject) => {
+      const db = new sqlite3.Database(path, (err) => (err ? reject(err) : resolve(db)));
+    }).catch((err: NodeJS.ErrnoException) => {
+      throw new CoreforgeError<DbErrorKind>(
+        'state-db-unavailable',
+        `cannot open state database ${path}: ${err.message}; check that its directory exists and is writable by coreforged`,
+      );
+    });
+    const db = new Database(handle, path);
+    try {
+      // The first statements that read the file are where a foreign or corrupt
+      // file shows itself (sqlite opens lazily).
+      await db.get('PRAGMA schema_version');
+      await db.get('PRAGMA journal_mode = WAL');
+      await db.run('PRAGMA foreign_keys = ON');
+      await db.run('PRAGMA busy_timeout = 5000');
+      const check = await db.get('PRAGMA quick_check');
+      if (check?.quick_check !== 'ok') {
+        throw new Error(`integrity check failed: ${String(check?.quick_check)}`);
+      }
+    } catch (err) {
+      await db.close().catch(() => {});
+      if (err instanceof CoreforgeError) throw err;
+      throw new CoreforgeError<DbErrorKind>(
+        'state-db-corrupt',
+        `cannot use state database ${path}: ${(err as Error).message.replace(/^SQLITE_\w+: /, '')}; ` +
+          `coreforged will not reset it on its own: move the file aside to start with empty state, or restore it from a backup`,
+      );
+    }
+    return db;
+  }
+
+  /** Runs a statement that returns no rows; gives the last row id and change count. */
+  run(sql: string, params: SqlParams = []): Promise<{ lastID: number; changes: number }> {
+    return new Promise((resolve, reject) => {
+      this.handle.run(sql, params, function (this: sqlite3.RunResult, err: Error | null) {
+        if (err) reject(err);
+        else resolve({ lastID: this.lastID, changes: this.changes });
+      });
+    });
+  }
+
+  get<T = Row>(sql: string, params: SqlParams = []): Promise<T | undefined> {
+    return new Promise((resolve, reject) => {
+      this.handle.get(sql, params, (err: Error | null, row: T | undefined) => (err ? reject(err) : resolve(row)));
+    });
+  }
+
+  all<T = Row>(sql: string, params: SqlParams = []): Promise<T[]> {
+    return new Promise((resolve, reject) => {
+      this.handle.all(sql, params, (err: Error | null, rows: T[]) => (err ? reject(err) : resolve(rows)));
+    });
+  }
+
+  /** Runs a script of several statements (migrations). */
+  exec(sql: string): Promise<void> {
+    return new Promise((resolve, reject) => this.handle.exec(sql, (err) => (err ? reject(err) : resolve())));
+  }
+
+  /**
+   * Runs `work` inside one transaction. Calls are serialized so two async
+   * transactions never interleave on the single connection.
+   */
+  transaction<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.txQueue.then(async () => {
+      await this.run('BEGIN IMMEDIATE');
+      try {
+        const result = await work();
+        await this.run('COMMIT');
+        return result;
+      } catch (err) {
+        await this.run('ROLLBACK').catch(() => {});
+        throw err;
+      }
+    });
+    this.txQueue = next.catch(() => {});
+    return next;
+  }
+  private txQueue: Promise<unknown> = Promise.resolve();
+
+  close(): Promise<void> {
+    return new Promise((resolve, reject) => this.handle.close((err) => (err ? reject(err) : resolve())));
+  }
+}

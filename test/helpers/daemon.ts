@@ -1,0 +1,119 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { Transport } from '../../client/transport.js';
+
+export const repoRoot = resolve(import.meta.dirname, '..', '..');
+/** The daemon entry used by most tests: the real one plus test-only task kinds. */
+export const testDaemonEntry = join(repoRoot, 'test/helpers/test-daemon.ts');
+export const realDaemonEntry = join(repoRoot, 'daemon/main.ts');
+export const cliEntry = join(repoRoot, 'client/main.ts');
+
+export interface DaemonProcess {
+  socketPath: string;
+  stateDir: string;
+  proc: ChildProcess;
+  /** Everything the daemon wrote on stderr so far. */
+  logs(): string;
+  transport: Transport;
+  /** Resolves with the exit code (or signal name) once the process is gone. */
+  exited: Promise<number | string>;
+  /** SIGTERM and wait for exit. */
+  stop(): Promise<number | string>;
+  /** kill -9, as a crash. */
+  crash(): Promise<number | string>;
+}
+
+export interface SpawnOptions {
+  socketPath: string;
+  stateDir: string;
+  entry?: string;
+  env?: NodeJS.ProcessEnv;
+  extraArgs?: string[];
+  /** Run as this uid/gid (tests of permission errors when running as root). */
+  uid?: number;
+  gid?: number;
+}
+
+/** Starts coreforged as its own process without waiting for it to be ready. */
+export function spawnDaemon(opts: SpawnOptions): DaemonProcess {
+  const proc = spawn(
+    process.execPath,
+    ['--import', 'tsx', opts.entry ?? testDaemonEntry, '--socket', opts.socketPath, '--state-dir', opts.stateDir, ...(opts.extraArgs ?? [])],
+    {
+      cwd: repoRoot,
+      env: { ...process.env, COREFORGE_LOG_LEVEL: 'debug', ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(opts.uid !== undefined ? { uid: opts.uid, gid: opts.gid } : {}),
+    },
+  );
+  let output = '';
+  proc.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  proc.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | string>((resolve) => proc.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  const transport = new Transport(opts.socketPath);
+  return {
+    socketPath: opts.socketPath,
+    stateDir: opts.stateDir,
+    proc,
+    logs: () => output,
+    transport,
+    exited,
+    stop: async () => {
+      transport.close();
+      proc.kill('SIGTERM');
+      return exited;
+    },
+    crash: async () => {
+      transport.close();
+      proc.kill('SIGKILL');
+      return exited;
+    },
+  };
+}
+
+/** Starts coreforged and waits until it answers on its socket. */
+export async function startDaemon(opts: SpawnOptions, timeoutMs = 20_000): Promise<DaemonProcess> {
+  const daemon = spawnDaemon(opts);
+  const deadline = Date.now() + timeoutMs;
+  let exitedEarly: number | string | undefined;
+  void daemon.exited.then((code) => (exitedEarly = code));
+  for (;;) {
+    if (exitedEarly !== undefined) throw new Error(`coreforged exited with ${exitedEarly} before answering:\n${daemon.logs()}`);
+    try {
+      await daemon.transport.call('GET', '/v1/system-info');
+      return daemon;
+    } catch {
+      if (Date.now() > deadline) {
+        daemon.proc.kill('SIGKILL');
+        throw new Error(`coreforged did not answer on ${opts.socketPath} within ${timeoutMs} ms:\n${daemon.logs()}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+/** Runs the coreforge CLI as a process and collects its output. */
+export function runCli(
+  args: string[],
+  opts: { socketPath?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolvePromise, reject) => {
+    const proc = spawn(process.execPath, ['--import', 'tsx', cliEntry, ...args], {
+      cwd: repoRoot,
+      env: { ...process.env, ...(opts.socketPath ? { COREFORGE_SOCKET: opts.socketPath } : {}), ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`coreforge ${args.join(' ')} timed out\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, opts.timeoutMs ?? 30_000);
+    proc.on('exit', (code) => {
+      clearTimeout(timer);
+      resolvePromise({ code: code ?? -1, stdout, stderr });
+    });
+  });
+}
