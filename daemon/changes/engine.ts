@@ -46,20 +46,33 @@ export interface StatusEvent {
 
 type AbortReason = 'user' | 'shutdown';
 
-/** Counting semaphore, one per task kind. */
+/** Counting semaphore, one per task kind; a waiter gives up its place when its change is aborted. */
 class Slots {
-  private waiting: (() => void)[] = [];
+  private waiting: ((granted: boolean) => void)[] = [];
   constructor(private free: number) {}
-  async acquire(): Promise<void> {
+  /** Resolves true with a slot held, or false (no slot) if the signal aborted first. */
+  async acquire(signal: AbortSignal): Promise<boolean> {
+    if (signal.aborted) return false;
     if (this.free > 0) {
       this.free--;
-      return;
+      return true;
     }
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
+    return new Promise<boolean>((resolve) => {
+      const grant = (granted: boolean) => {
+        signal.removeEventListener('abort', giveUp);
+        resolve(granted);
+      };
+      const giveUp = () => {
+        this.waiting = this.waiting.filter((w) => w !== grant);
+        resolve(false);
+      };
+      signal.addEventListener('abort', giveUp, { once: true });
+      this.waiting.push(grant);
+    });
   }
   release(): void {
     const next = this.waiting.shift();
-    if (next) next();
+    if (next) next(true);
     else this.free++;
   }
 }
@@ -232,9 +245,8 @@ export class ChangeEngine {
     signal: AbortSignal,
   ): Promise<{ ok: true; result: unknown } | { ok: false; message: string; kind: string }> {
     const entry = this.kinds.get(task.kind)!;
-    await entry.slots.acquire();
+    if (!(await entry.slots.acquire(signal))) return { ok: false, message: 'aborted', kind: 'aborted' };
     try {
-      if (signal.aborted) return { ok: false, message: 'aborted', kind: 'aborted' };
       await this.repo.setTaskStatus(task.id, 'Doing');
       const tracker = new ProgressTracker();
       const changeId = change.id;
