@@ -6,7 +6,8 @@ import * as openpgp from 'openpgp';
 import { Buffer } from 'node:buffer';
 import { buildContent, decodeAssertion, signerFromOpenPGP, type Assertion, type Signer } from '../../../daemon/asserts/index.js';
 
-export const vectorsDir = '/work/shared/vectors';
+import { vectorsDir } from '../../helpers/vectors.js';
+export { vectorsDir };
 export const chainsDir = join(vectorsDir, 'chains');
 export const modelsDir = join(vectorsDir, 'canonical-models');
 export const fixturesDir = new URL('./fixtures/', import.meta.url).pathname;
