@@ -1,7 +1,13 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { packageVersion } from '../daemon/api/version.js';
+import { registerAssertionCommands } from './commands/assertions.js';
+import { registerBuildCommands } from './commands/build.js';
 import { registerChangeCommands } from './commands/changes.js';
+import { registerFlashCommands } from './commands/flash.js';
+import { registerKeyCommands } from './commands/keys.js';
+import { registerLoginCommands } from './commands/login.js';
+import { registerStoreCommands } from './commands/store.js';
 import { registerSystemCommands } from './commands/system.js';
 import { createCliContext, defaultSocket } from './context.js';
 import { ApiCallError, DaemonUnreachableError } from './transport.js';
@@ -17,6 +23,12 @@ export function buildProgram(env: NodeJS.ProcessEnv): { program: Command; dispos
   const cli = createCliContext(program, env);
   registerSystemCommands(program, cli);
   registerChangeCommands(program, cli);
+  registerFlashCommands(program, cli);
+  registerKeyCommands(program, cli, env);
+  registerLoginCommands(program, cli, env);
+  registerStoreCommands(program, cli);
+  registerAssertionCommands(program, cli, env);
+  registerBuildCommands(program, cli);
   for (const cmd of program.commands) cmd.exitOverride();
   return { program, dispose: cli.dispose };
 }

@@ -5,6 +5,15 @@ import type { Server as SocketServer } from 'socket.io';
 import { changeRoutes } from './api/changes.js';
 import type { DaemonContext } from './api/context.js';
 import { attachEvents } from './api/events.js';
+import { flashRoutes, flashTaskKind } from './api/flash.js';
+import { assertionRoutes } from './api/assertions.js';
+import { buildRoutes } from './api/builds.js';
+import { runTool } from './image/build/exec.js';
+import { BuildRepository } from './image/build/repository.js';
+import { buildStepTask } from './image/build/task.js';
+import { keyRoutes } from './api/keys.js';
+import { storeDownloadTask, storeRoutes } from './api/store.js';
+import { setupStore, type StoreConfig } from './store-service.js';
 import type { Route } from './api/routes.js';
 import { createApp } from './api/server.js';
 import { activatedSocketFd, listenOnFd, listenOnPath } from './api/socket.js';
@@ -14,6 +23,11 @@ import { ChangeEngine, type TaskKind } from './changes/engine.js';
 import { ChangeRepository } from './changes/repository.js';
 import { Database } from './db/database.js';
 import { migrate } from './db/migrations.js';
+import { SqliteAssertionDatabase } from './asserts-db/database.js';
+import { loadRoots } from './asserts-db/roots.js';
+import { Keyring } from './keys/keyring.js';
+import { PassphraseVault } from './keys/passphrases.js';
+import { createKeyTask } from './keys/task.js';
 import type { Logger } from './log.js';
 import { prepareStateDir } from './state-dir.js';
 import { probeTools, toolSearchDirs, toolSpecs } from './system/tools.js';
@@ -27,6 +41,8 @@ export interface DaemonConfig {
   pid: number;
   /** How long in-flight changes get to reach a safe point on shutdown. */
   shutdownGraceMs: number;
+  /** Store URLs, --offline, --store-listen (default: the real services). */
+  store?: StoreConfig;
 }
 
 /** What tests (and later features) plug in without touching the daemon's core. */
@@ -43,7 +59,7 @@ export interface RunningDaemon {
 
 /** The API: every endpoint of coreforged in one list. */
 function apiRoutes(extra: Route[]): Route[] {
-  return [...systemRoutes, ...changeRoutes, ...extra];
+  return [...systemRoutes, ...changeRoutes, ...flashRoutes, ...keyRoutes, ...storeRoutes, ...assertionRoutes, ...buildRoutes, ...extra];
 }
 
 /** Brings up coreforged: state dir, state.db, change engine, API on the socket. */
@@ -53,9 +69,20 @@ export async function startDaemon(config: DaemonConfig, extensions: DaemonExtens
   const db = await Database.open(join(config.stateDir, 'state.db'));
   let http: Server | undefined;
   let io: SocketServer | undefined;
+  let stopStore: (() => Promise<void>) | undefined;
   try {
     await migrate(db);
     const engine = new ChangeEngine(new ChangeRepository(db), logger);
+    engine.register(flashTaskKind);
+    const keyring = await new Keyring({ db, dir: join(config.stateDir, 'keys') }).open();
+    const passphrases = new PassphraseVault();
+    engine.register(createKeyTask(keyring, passphrases));
+    const assertions = await new SqliteAssertionDatabase(db, loadRoots()).open();
+    const builds = new BuildRepository(db);
+    engine.register(buildStepTask({ lookups: () => assertions.chainContext(), repo: builds, exec: runTool }));
+    const store = await setupStore(config.stateDir, config.store ?? {}, db, assertions, logger);
+    stopStore = store.close;
+    engine.register(storeDownloadTask(store.client, (id) => assertions.trustedRoots().accountKeys.some((k) => k.headers['public-key-sha3-384'] === id)));
     for (const kind of extensions.taskKinds ?? []) engine.register(kind);
 
     let tools: ToolInfo[] = [];
@@ -70,6 +97,13 @@ export async function startDaemon(config: DaemonConfig, extensions: DaemonExtens
       engine,
       logger,
       tools: () => tools,
+      keyring,
+      passphrases,
+      assertions,
+      builds,
+      store: store.client,
+      localStore: store.localStore,
+      storeUrls: store.urls,
     };
     const toolsProbed = probeTools(toolSpecs, toolSearchDirs(config.env)).then((found) => {
       tools = found;
@@ -97,6 +131,7 @@ export async function startDaemon(config: DaemonConfig, extensions: DaemonExtens
         logger.info('stopping');
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         await engine.stop(config.shutdownGraceMs);
+        await stopStore?.();
         events.close();
         server.closeAllConnections();
         await closed;
@@ -108,6 +143,7 @@ export async function startDaemon(config: DaemonConfig, extensions: DaemonExtens
   } catch (err) {
     io?.close();
     http?.close();
+    await stopStore?.().catch(() => {});
     await db.close().catch(() => {});
     throw err;
   }

@@ -18,6 +18,14 @@ Options:
   --state-dir DIR      where state.db, keys, the store and builds live
                        (env COREFORGE_STATE_DIR) default ${defaultStateDir}
   --log-level LEVEL    ${logLevels.join('|')} (env COREFORGE_LOG_LEVEL) default info
+  --store-url URL      store API (default https://api.snapcraft.io)
+  --sso-url URL        SSO (default https://login.ubuntu.com)
+  --dashboard-url URL  dashboard (default https://dashboard.snapcraft.io)
+  --offline            use the embedded local store (served on a private
+                       127.0.0.1 port) instead of the real services
+  --store-listen ADDR:PORT
+                       serve the embedded local store over HTTP, e.g.
+                       127.0.0.1:8181 (snapd: SNAPPY_FORCE_API_URL=http://ADDR:PORT)
   -h, --help           show this help
   --version            print the version
 
@@ -42,6 +50,11 @@ export async function runDaemonMain(argv: string[], env: NodeJS.ProcessEnv, exte
         socket: { type: 'string' },
         'state-dir': { type: 'string' },
         'log-level': { type: 'string' },
+        'store-url': { type: 'string' },
+        'sso-url': { type: 'string' },
+        'dashboard-url': { type: 'string' },
+        offline: { type: 'boolean' },
+        'store-listen': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
       },
@@ -66,6 +79,13 @@ export async function runDaemonMain(argv: string[], env: NodeJS.ProcessEnv, exte
     return 2;
   }
   const logger = createLogger({ level, write: (l) => process.stderr.write(l), journald: env.JOURNAL_STREAM !== undefined });
+  // Signals are caught from the first moment: one that arrives while the daemon
+  // starts (the socket may already answer) stops it as soon as it is up.
+  let signalled: NodeJS.Signals | undefined;
+  let onSignal: (signal: NodeJS.Signals) => void = (signal) => (signalled ??= signal);
+  const dispatch = (signal: NodeJS.Signals) => onSignal(signal);
+  process.on('SIGTERM', dispatch);
+  process.on('SIGINT', dispatch);
   let daemon;
   try {
     daemon = await startDaemon(
@@ -76,6 +96,13 @@ export async function runDaemonMain(argv: string[], env: NodeJS.ProcessEnv, exte
         env,
         pid: process.pid,
         shutdownGraceMs: 10_000,
+        store: {
+          ...(values['store-url'] !== undefined ? { storeUrl: values['store-url'] } : {}),
+          ...(values['sso-url'] !== undefined ? { ssoUrl: values['sso-url'] } : {}),
+          ...(values['dashboard-url'] !== undefined ? { dashboardUrl: values['dashboard-url'] } : {}),
+          ...(values.offline ? { offline: true } : {}),
+          ...(values['store-listen'] !== undefined ? { storeListen: values['store-listen'] } : {}),
+        },
       },
       extensions,
     );
@@ -86,14 +113,14 @@ export async function runDaemonMain(argv: string[], env: NodeJS.ProcessEnv, exte
   }
   const running = daemon;
   return new Promise<number>((resolve) => {
-    let signalled = false;
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (signalled) {
+    let stopping = false;
+    onSignal = (signal) => {
+      if (stopping) {
         logger.warn(`second ${signal}: exiting without waiting for changes`);
         resolve(1);
         return;
       }
-      signalled = true;
+      stopping = true;
       logger.info(`received ${signal}`);
       running.stop().then(
         () => resolve(0),
@@ -103,7 +130,6 @@ export async function runDaemonMain(argv: string[], env: NodeJS.ProcessEnv, exte
         },
       );
     };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
+    if (signalled) onSignal(signalled);
   });
 }

@@ -41,7 +41,7 @@ export async function watchChange(cli: CliContext, id: string, opts: { quiet?: b
   const draw = (e: ProgressEvent) => {
     if (opts.quiet) return;
     if (tty) {
-      cli.stderr.write(`\r\x1b[K${renderProgressLine(e, cli.stderr.columns ?? 80)}`);
+      cli.stderr.write(`\r\x1b[K${renderProgressLine(e, cli.stderr.columns ?? 80, e.target ? `${e.target} ` : '')}`);
       drawn = true;
     } else if (e.phase !== lastPhase) {
       cli.stderr.write(`${e.phase}...\n`);

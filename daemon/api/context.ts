@@ -1,5 +1,11 @@
 import type { ChangeEngine } from '../changes/engine.js';
+import type { StoreClient } from '../store/client/client.js';
+import type { LocalStore } from '../store/local/store.js';
 import type { Database } from '../db/database.js';
+import type { SqliteAssertionDatabase } from '../asserts-db/database.js';
+import type { BuildRepository } from '../image/build/repository.js';
+import type { Keyring } from '../keys/keyring.js';
+import type { PassphraseVault } from '../keys/passphrases.js';
 import type { Logger } from '../log.js';
 import type { ToolInfo } from './types.js';
 
@@ -15,4 +21,18 @@ export interface DaemonContext {
   logger: Logger;
   /** The external tools as last probed (probing runs in the background, never per request). */
   tools(): ToolInfo[];
+  /** The signing keys (daemon/keys). */
+  keyring: Keyring;
+  /** Passphrases held in memory between a request and the change task that uses them. */
+  passphrases: PassphraseVault;
+  /** The assertion database in state.db (daemon/asserts-db). */
+  assertions: SqliteAssertionDatabase;
+  /** The store client (remote services, or the embedded store's server with --offline). */
+  store: StoreClient;
+  /** The embedded local store (daemon/store/local). */
+  localStore: LocalStore;
+  /** The store URLs in use, and the local store server's URL when it listens. */
+  storeUrls: { api: string; sso: string; dashboard: string; local?: string };
+  /** Image builds recorded in state.db (daemon/image/build). */
+  builds: BuildRepository;
 }

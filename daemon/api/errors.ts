@@ -1,6 +1,13 @@
 import type { ChangesErrorKind } from '../changes/engine.js';
 import type { DbErrorKind } from '../db/database.js';
+import type { AssertsErrorKind } from '../asserts/errors.js';
+import type { AssertDbErrorKind } from '../asserts-db/database.js';
+import type { KeysErrorKind } from '../keys/errors.js';
 import { isCoreforgeError } from '../errors.js';
+import type { FlashErrorKind } from '../flash/errors.js';
+import type { StoreErrorKind } from '../store/errors.js';
+import type { SsoKeysErrorKind } from '../store/sso-keys.js';
+import type { ImageErrorKind } from '../image/errors.js';
 
 /** Kinds that belong to the HTTP layer itself. */
 export type HttpErrorKind =
@@ -18,7 +25,18 @@ export type HttpErrorKind =
   | 'method-not-allowed';
 
 /** The closed union of every `kind` the API can answer with. */
-export type ApiErrorKind = HttpErrorKind | ChangesErrorKind | DbErrorKind | 'aborted';
+export type ApiErrorKind =
+  | HttpErrorKind
+  | ChangesErrorKind
+  | DbErrorKind
+  | 'aborted'
+  | FlashErrorKind
+  | KeysErrorKind
+  | AssertsErrorKind
+  | StoreErrorKind
+  | SsoKeysErrorKind
+  | AssertDbErrorKind
+  | ImageErrorKind;
 
 const statusByKind: Partial<Record<ApiErrorKind, number>> = {
   'malformed-json': 400,
@@ -32,6 +50,32 @@ const statusByKind: Partial<Record<ApiErrorKind, number>> = {
   'unknown-task-kind': 400,
   'internal-error': 500,
   interrupted: 503,
+  'image-not-found': 404,
+  'bmap-not-found': 404,
+  'drive-not-found': 404,
+  'drive-busy': 409,
+  'permission-denied': 403,
+  'key-not-found': 404,
+  'key-exists': 409,
+  'wrong-passphrase': 403,
+  'assertion-not-found': 404,
+  'snap-not-found': 404,
+  'revision-not-found': 404,
+  'account-not-found': 404,
+  'account-exists': 409,
+  'invalid-credentials': 401,
+  'otp-required': 401,
+  'login-required': 401,
+  'login-expired': 401,
+  'key-already-registered': 409,
+  'store-unreachable': 502,
+  'bad-store-reply': 502,
+  'store-error': 502,
+  'digest-mismatch': 502,
+  'store-assertion-not-found': 404,
+  'build-not-found': 404,
+  'no-space': 507,
+  'output-not-writable': 403,
 };
 
 /** Thrown by handlers for errors that are the HTTP layer's own. */

@@ -7,6 +7,8 @@ export interface ApiRequest {
   query: Record<string, string | undefined>;
   /** The JSON body, always an object ({} when the request had none). */
   body: Record<string, unknown>;
+  /** Request headers, lower-case names (Accept...). */
+  headers: Record<string, string | undefined>;
 }
 
 export type Handler = (req: ApiRequest, ctx: DaemonContext) => Promise<HandlerResponse> | HandlerResponse;

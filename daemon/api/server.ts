@@ -6,6 +6,12 @@ import { errorResponse, type HandlerResponse } from './response.js';
 import { methods, type Route } from './routes.js';
 
 function send(res: Response, body: HandlerResponse): void {
+  if (body.type === 'raw') {
+    for (const [name, value] of Object.entries(body.headers ?? {})) res.setHeader(name, value);
+    res.setHeader('Content-Type', body.contentType);
+    res.status(body['status-code']).end(body.body);
+    return;
+  }
   res.status(body['status-code']).json(body);
 }
 
@@ -36,7 +42,9 @@ export function createApp(routes: Route[], ctx: DaemonContext): express.Express 
         const body = await readJsonBody(req);
         const query: Record<string, string | undefined> = {};
         for (const [k, v] of Object.entries(req.query)) query[k] = typeof v === 'string' ? v : undefined;
-        const response = await handler({ params: req.params as Record<string, string>, query, body }, ctx);
+        const headers: Record<string, string | undefined> = {};
+        for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+        const response = await handler({ params: req.params as Record<string, string>, query, body, headers }, ctx);
         send(res, response);
       } catch (err) {
         const { status, kind, message } = toApiError(err);

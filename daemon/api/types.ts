@@ -14,6 +14,9 @@ export type {
   TaskStatus,
 } from '../changes/types.js';
 export type { StatusEvent } from '../changes/engine.js';
+export type * from './types-keys.js';
+export type * from './types-store.js';
+export type * from './types-builds.js';
 
 export interface SyncResponse<T = unknown> {
   type: 'sync';
@@ -89,4 +92,97 @@ export const events = {
   unsubscribe: 'unsubscribe',
   progress: 'progress',
   status: 'status',
+  /** Drives attached or detached (`DrivesEvent`), for clients subscribed with `{topic: "drives"}`. */
+  drives: 'drives',
 } as const;
+
+/** socket.io: what a client sends (with `subscribe`/`unsubscribe`) to receive drive attach/detach events. */
+export interface DrivesSubscribeRequest {
+  topic: 'drives';
+}
+
+/** A drive's safety verdict: system, source, read-only and too-small are refused, large is a warning. */
+export type DriveVerdict = 'ok' | 'system' | 'source' | 'read-only' | 'too-small' | 'large';
+
+/** A partition of a drive, shown before the drive is erased. */
+export interface PartitionInfo {
+  path: string;
+  size: number;
+  'fs-type': string;
+  label: string;
+  mountpoints: string[];
+}
+
+/** `GET /v1/drives`: a candidate target drive with its verdict and the reasons for it. */
+export interface DriveInfo {
+  path: string;
+  name: string;
+  size: number;
+  model: string;
+  vendor: string;
+  serial: string;
+  /** usb, mmc, sata, nvme, loop... ("" when unknown). */
+  bus: string;
+  removable: boolean;
+  'read-only': boolean;
+  loop: boolean;
+  mountpoints: string[];
+  holders: string[];
+  partitions: PartitionInfo[];
+  'backing-file': string | null;
+  verdict: DriveVerdict;
+  reasons: string[];
+}
+
+/** socket.io `drives` event: what changed, and every drive now present (loop devices included). */
+export interface DrivesEvent {
+  attached: DriveInfo[];
+  detached: DriveInfo[];
+  drives: DriveInfo[];
+}
+
+/** One drive of a flash, as the client listed it: a drive whose size or serial changed since is refused. */
+export interface FlashTargetRequest {
+  path: string;
+  size: number;
+  serial?: string;
+}
+
+/** `POST /v1/flash` */
+export interface FlashRequest {
+  /** Absolute path of the image on the daemon's host: .img, or .gz, .xz, .zst. */
+  image: string;
+  /** Absolute path of a bmap; by default one beside the image is used. */
+  bmap?: string;
+  targets: FlashTargetRequest[];
+  /** Read every drive back and compare (default true). */
+  verify?: boolean;
+  /** System drives the user named to be erased anyway. */
+  'allow-system-drive'?: string[];
+  /** Loop devices may be targets only when this is true. */
+  'include-loop'?: boolean;
+}
+
+/** How one drive of a flash fared (an element of `FlashResult.targets`). */
+export interface FlashTargetResult {
+  path: string;
+  ok: boolean;
+  'bytes-written': number;
+  verified: boolean;
+  /** Byte ranges [start, end) that read back different from the image. */
+  mismatches: { start: number; end: number }[];
+  error: { kind: ApiErrorKind; message: string } | null;
+  /** Seconds spent writing, and writing plus verifying, this drive. */
+  'write-seconds': number;
+  seconds: number;
+}
+
+/** The result of a flash change, kept when one drive failed so the others are still reported. */
+export interface FlashResult {
+  image: string;
+  bmap: string | null;
+  'image-size': number;
+  /** Bytes written to each drive: the bmap's mapped bytes, or the whole image. */
+  'mapped-bytes': number;
+  targets: FlashTargetResult[];
+}

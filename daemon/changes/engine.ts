@@ -26,7 +26,8 @@ export interface TaskContext {
   /** Results of the tasks before this one in the change, in order. */
   previous: unknown[];
   signal: AbortSignal;
-  progress(phase: string, bytes: number, total: number): void;
+  /** `target` names the item when one task reports on several at once (each gets its own speed and throttle). */
+  progress(phase: string, bytes: number, total: number, target?: string): void;
   log(level: TaskLogEntry['level'], message: string): void;
 }
 
@@ -78,6 +79,9 @@ class Slots {
 }
 
 const progressIntervalMs = 100;
+/** Progress of several targets of one change is throttled per target, keyed "CHANGE\0TARGET". */
+const targetKeySeparator = '\0';
+const ofChange = (changeId: string) => (key: string) => key === changeId || key.startsWith(changeId + targetKeySeparator);
 
 /**
  * Runs changes: each change's tasks in order, each task kind within its
@@ -231,8 +235,8 @@ export class ChangeEngine {
         continue;
       }
       if (signal.aborted) return this.endAborted(id, change.kind, signal, task.id);
-      await this.repo.setTaskStatus(task.id, 'Error', { err: outcome.message });
-      return this.finish(id, change.kind, 'Error', { err: outcome.message, errKind: outcome.kind });
+      await this.repo.setTaskStatus(task.id, 'Error', { err: outcome.message, result: outcome.result });
+      return this.finish(id, change.kind, 'Error', { err: outcome.message, errKind: outcome.kind, result: outcome.result });
     }
     if (signal.aborted) return this.endAborted(id, change.kind, signal);
     await this.finish(id, change.kind, 'Done', { result: lastResult });
@@ -243,12 +247,12 @@ export class ChangeEngine {
     task: RunnableTask,
     previous: unknown[],
     signal: AbortSignal,
-  ): Promise<{ ok: true; result: unknown } | { ok: false; message: string; kind: string }> {
+  ): Promise<{ ok: true; result: unknown } | { ok: false; message: string; kind: string; result?: unknown }> {
     const entry = this.kinds.get(task.kind)!;
     if (!(await entry.slots.acquire(signal))) return { ok: false, message: 'aborted', kind: 'aborted' };
     try {
       await this.repo.setTaskStatus(task.id, 'Doing');
-      const tracker = new ProgressTracker();
+      const trackers = new Map<string, ProgressTracker>();
       const changeId = change.id;
       const ctx: TaskContext = {
         change: changeId,
@@ -257,9 +261,13 @@ export class ChangeEngine {
         changeData: change.data,
         previous,
         signal,
-        progress: (phase, bytes, total) => {
+        progress: (phase, bytes, total, target) => {
+          const key = target === undefined ? changeId : `${changeId}${targetKeySeparator}${target}`;
+          let tracker = trackers.get(key);
+          if (!tracker) trackers.set(key, (tracker = new ProgressTracker()));
           const p = tracker.update(phase, bytes, total);
-          this.throttle.push(changeId, { event: { change: changeId, task: String(task.id), status: 'Doing', ...p }, taskId: task.id });
+          const event: ProgressEvent = { change: changeId, task: String(task.id), status: 'Doing', ...p, ...(target === undefined ? {} : { target }) };
+          this.throttle.push(key, { event, taskId: task.id });
         },
         log: (level, message) => {
           void this.repo.addLog(task.id, { time: new Date().toISOString(), level, message }).catch(() => {});
@@ -267,12 +275,16 @@ export class ChangeEngine {
         },
       };
       const result = await entry.kind.run(ctx);
-      this.throttle.flush(changeId);
+      this.flushProgress(changeId);
       await this.repo.setTaskStatus(task.id, 'Done', { result });
       return { ok: true, result };
     } catch (err) {
-      this.throttle.flush(change.id);
-      if (isCoreforgeError(err)) return { ok: false, message: err.message, kind: err.kind };
+      this.flushProgress(change.id);
+      if (isCoreforgeError(err)) {
+        // A task may fail with a partial result (a flash that failed one of three drives reports the other two).
+        const partial = err.details?.result;
+        return { ok: false, message: err.message, kind: err.kind, ...(partial === undefined ? {} : { result: partial }) };
+      }
       const e = err as Error;
       if (!signal.aborted) this.logger.error(`task failed unexpectedly: ${e.stack ?? e.message}`, { change: change.id });
       return { ok: false, message: `internal error: ${e.message}`, kind: 'internal-error' };
@@ -297,10 +309,15 @@ export class ChangeEngine {
   ): Promise<void> {
     if (status !== 'Done') await this.repo.holdRemainingTasks(id);
     await this.repo.setChangeStatus(id, status, extra);
-    this.throttle.end(String(id));
+    this.throttle.endMatching(ofChange(String(id)));
     const level = status === 'Done' ? 'info' : 'warn';
     this.logger[level](`change ${status.toLowerCase()}${extra.err ? `: ${extra.err}` : ''}`, { change: id });
     this.announce(id, kind, status, extra.err);
+  }
+
+  /** Delivers the held progress of a change, of every target, before its status moves on. */
+  private flushProgress(changeId: string): void {
+    this.throttle.flushMatching(ofChange(changeId));
   }
 
   private announce(id: number, kind: string, status: ChangeStatus, err?: string): void {

@@ -44,6 +44,17 @@ export class KeyedThrottle<T> {
     this.last.delete(key);
   }
 
+  /** Flushes every key the predicate selects (all targets of one change). */
+  flushMatching(match: (key: string) => boolean): void {
+    for (const key of [...this.pending.keys()]) if (match(key)) this.flush(key);
+  }
+
+  /** Ends every key the predicate selects, delivering anything held. */
+  endMatching(match: (key: string) => boolean): void {
+    this.flushMatching(match);
+    for (const key of [...this.last.keys()]) if (match(key)) this.last.delete(key);
+  }
+
   private emit(key: string, value: T): void {
     this.last.set(key, this.now());
     this.deliver(key, value);

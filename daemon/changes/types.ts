@@ -67,6 +67,8 @@ export interface ProgressEvent {
   percentage: number;
   speed: number;
   eta: number | null;
+  /** The item this progress is about when one task works on several at once (a flash's drive path). */
+  target?: string;
 }
 
 /** What a caller asks for when it starts a long operation. */

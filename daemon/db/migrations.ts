@@ -52,6 +52,103 @@ export const migrations: Migration[] = [
       CREATE INDEX task_log_task ON task_log(task_id);
     `,
   },
+  {
+    version: 2,
+    name: 'keyring index',
+    sql: `
+      CREATE TABLE keys (
+        name        TEXT PRIMARY KEY,
+        key_id      TEXT NOT NULL UNIQUE,
+        created     TEXT NOT NULL,
+        path        TEXT NOT NULL
+      );
+    `,
+  },
+  {
+    version: 3,
+    name: 'assertion database',
+    sql: `
+      CREATE TABLE assertions (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        type        TEXT NOT NULL,
+        primary_key TEXT NOT NULL,
+        revision    INTEGER NOT NULL,
+        sign_key    TEXT NOT NULL,
+        headers     TEXT NOT NULL,
+        text        TEXT NOT NULL,
+        trusted     INTEGER NOT NULL DEFAULT 0,
+        added       TEXT NOT NULL,
+        UNIQUE (type, primary_key)
+      );
+      CREATE INDEX assertions_sign_key ON assertions(sign_key);
+    `,
+  },
+  {
+    version: 4,
+    name: 'embedded local store',
+    sql: `
+      CREATE TABLE store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE store_assertions (
+        type        TEXT NOT NULL,
+        primary_key TEXT NOT NULL,
+        text        TEXT NOT NULL,
+        account_id  TEXT,
+        PRIMARY KEY (type, primary_key)
+      );
+      CREATE INDEX store_assertions_account ON store_assertions(type, account_id);
+      CREATE TABLE store_snaps (
+        name         TEXT PRIMARY KEY,
+        snap_id      TEXT NOT NULL UNIQUE,
+        publisher_id TEXT NOT NULL,
+        created      TEXT NOT NULL
+      );
+      CREATE TABLE store_revisions (
+        snap_id     TEXT NOT NULL REFERENCES store_snaps(snap_id),
+        revision    INTEGER NOT NULL,
+        sha3_384    TEXT NOT NULL UNIQUE,
+        size        INTEGER NOT NULL,
+        meta        TEXT NOT NULL,
+        created     TEXT NOT NULL,
+        PRIMARY KEY (snap_id, revision)
+      );
+      CREATE TABLE store_channels (
+        snap_id      TEXT NOT NULL REFERENCES store_snaps(snap_id),
+        architecture TEXT NOT NULL,
+        track        TEXT NOT NULL,
+        risk         TEXT NOT NULL,
+        branch       TEXT NOT NULL DEFAULT '',
+        revision     INTEGER NOT NULL,
+        released     TEXT NOT NULL,
+        PRIMARY KEY (snap_id, architecture, track, risk, branch)
+      );
+      CREATE TABLE store_accounts (
+        account_id    TEXT PRIMARY KEY,
+        email         TEXT NOT NULL UNIQUE,
+        username      TEXT NOT NULL UNIQUE,
+        ssh_keys      TEXT NOT NULL,
+        password_hash TEXT,
+        otp_secret    TEXT,
+        created       TEXT NOT NULL
+      );
+    `,
+  },
+  {
+    version: 5,
+    name: 'image builds',
+    sql: `
+      CREATE TABLE builds (
+        id          TEXT PRIMARY KEY,
+        change_id   TEXT NOT NULL,
+        model       TEXT NOT NULL,
+        brand       TEXT NOT NULL,
+        output_dir  TEXT NOT NULL,
+        workdir     TEXT NOT NULL,
+        created     TEXT NOT NULL,
+        artifacts   TEXT NOT NULL DEFAULT '[]',
+        warnings    TEXT NOT NULL DEFAULT '[]'
+      );
+    `,
+  },
 ];
 
 /**

@@ -11,7 +11,25 @@ export type ImageErrorKind =
   /** A partition table cannot hold the partitions asked for (count, bounds, names, GUIDs). */
   | 'invalid-partition-table'
   /** A bmap file is malformed, of an unsupported version, or fails its own checksum. */
-  | 'invalid-bmap';
+  | 'invalid-bmap'
+  /** The model is not a signed model assertion (JSON, undecodable, another type). */
+  | 'invalid-model'
+  /** The model's signature chain does not lead to a trusted key (unknown key, bad signature). */
+  | 'untrusted-model'
+  /** The snaps asked for cannot be seeded for this model (missing, channels, grade rules). */
+  | 'invalid-snap-set'
+  /** A snap file is unusable for this model (not a snap, wrong type, architecture or base). */
+  | 'invalid-snap'
+  /** The output directory or work directory cannot be written. */
+  | 'output-not-writable'
+  /** The disk holding the output or work directory filled up. */
+  | 'no-space'
+  /** An external tool (mkfs, mcopy, unsquashfs) failed while building. */
+  | 'build-tool-failed'
+  /** A resumed build's work directory belongs to another build or is damaged. */
+  | 'invalid-workdir'
+  /** No build has that id. */
+  | 'build-not-found';
 
 /** Shorthand for throwing an image error with a kind from the closed union. */
 export function imageError(kind: ImageErrorKind, message: string, details?: Record<string, unknown>): CoreforgeError<ImageErrorKind> {

@@ -76,7 +76,8 @@ describe('coreforge CLI against a real coreforged', () => {
   });
 
   it('watch follows a change to Done, one line per phase when not on a terminal, exit 0', async () => {
-    const id = await startSleep({ ms: 600, steps: 20, phase: 'writing' });
+    // Long enough that the CLI is watching before it ends, even on a loaded machine.
+    const id = await startSleep({ ms: 5000, steps: 50, phase: 'writing' });
     const r = await cli('watch', id);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stderr, 'writing...\n');

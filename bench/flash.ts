@@ -1,0 +1,213 @@
+/**
+ * bench/flash: coreforge's flashing against bmaptool and dd, on loop devices,
+ * in one go (root needed: losetup, drop_caches).
+ * Run: node --import tsx bench/flash.ts [--runs 3]
+ *
+ * - a 1 GiB sparse image with ~160 MiB of data and its bmap (bmaptool create):
+ *   coreforge through the library call and through the daemon, with and without
+ *   verify, `bmaptool copy`, `dd bs=4M conv=fsync`;
+ * - a dense 512 MiB image: coreforge (library, no verify and verify) against dd;
+ * - peak memory flashing a 4 GiB image (no bmap: every byte streams through) with verify.
+ * Targets (issue #6): no verify <= 1.1x bmaptool's time; verify <= 2x bmaptool's;
+ * dense throughput >= 0.9x dd's; peak memory < 150 MiB.
+ * Page caches are dropped before every run, and each target's backing file is
+ * emptied, so every tool starts from the same cold state. Median of --runs.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { open, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { ChangeInfo, FlashResult } from '../daemon/api/types.js';
+import { flashImage } from '../daemon/flash/index.js';
+import { realDaemonEntry, repoRoot, startDaemon } from '../test/helpers/daemon.js';
+import { makeTempDir } from '../test/helpers/tmp.js';
+
+const MiB = 1 << 20;
+const GiB = 1024 * MiB;
+const self = join(repoRoot, 'bench/flash.ts');
+
+/** Child mode: one library flash in a fresh process, so its maxRSS is its own. */
+async function child(spec: string): Promise<void> {
+  const { image, target, size, verify } = JSON.parse(spec) as { image: string; target: string; size: number; verify: boolean };
+  const started = performance.now();
+  const result = await flashImage({ image, targets: [{ path: target, size }], verify });
+  const seconds = (performance.now() - started) / 1000;
+  const t = result.targets[0]!;
+  if (!t.ok) throw t.error ?? new Error('flash failed');
+  process.stdout.write(JSON.stringify({ seconds, maxRssKiB: process.resourceUsage().maxRSS, mapped: result.mappedBytes }) + '\n');
+}
+
+function dropCaches(): void {
+  execFileSync('sync');
+  execFileSync('sh', ['-c', 'echo 3 > /proc/sys/vm/drop_caches']);
+}
+
+interface Loop {
+  path: string;
+  backing: string;
+  size: number;
+}
+
+async function attach(dir: string, name: string, size: number): Promise<Loop> {
+  const backing = join(dir, name);
+  await writeFile(backing, '');
+  await truncate(backing, size);
+  const path = execFileSync('losetup', ['-f', '--show', backing], { encoding: 'utf8' }).trim();
+  return { path, backing, size };
+}
+
+/** Empties a target (its backing file becomes one hole again) and drops caches: the same cold start for every tool. */
+async function reset(loop: Loop): Promise<void> {
+  await truncate(loop.backing, 0);
+  await truncate(loop.backing, loop.size);
+  execFileSync('blockdev', ['--flushbufs', loop.path]);
+  dropCaches();
+}
+
+/** Writes an image: `size` bytes, random data in `ranges` [start, end), holes elsewhere. */
+async function makeImage(path: string, size: number, ranges: [number, number][]): Promise<void> {
+  const handle = await open(path, 'w');
+  try {
+    await handle.truncate(size);
+    for (const [start, end] of ranges) {
+      for (let at = start; at < end; at += 16 * MiB) {
+        const n = Math.min(16 * MiB, end - at);
+        await handle.write(randomBytes(n), 0, n, at);
+      }
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+function run(cmd: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    p.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err}`))));
+  });
+}
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await fn();
+  return (performance.now() - started) / 1000;
+}
+
+async function libraryFlash(image: string, loop: Loop, verify: boolean): Promise<{ seconds: number; maxRssKiB: number }> {
+  const out = await run(process.execPath, ['--import', 'tsx', self, '--child', JSON.stringify({ image, target: loop.path, size: loop.size, verify })]);
+  return JSON.parse(out.trim().split('\n').pop()!) as { seconds: number; maxRssKiB: number };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, child: { type: 'string' } } });
+  if (values.child) return child(values.child);
+  if (process.getuid?.() !== 0) throw new Error('bench/flash needs root (losetup, drop_caches)');
+  const runs = Number(values.runs);
+  const tmp = await makeTempDir('coreforge-bench-flash-');
+  const loops: Loop[] = [];
+  let daemon: Awaited<ReturnType<typeof startDaemon>> | undefined;
+  try {
+    process.stderr.write('preparing images...\n');
+    const sparse = join(tmp.dir, 'sparse.img');
+    // ~160 MiB of data: a 16 MiB start (partition table, boot) and 36 extents of 4 MiB spread over 1 GiB.
+    const ranges: [number, number][] = [[0, 16 * MiB]];
+    for (let i = 0; i < 36; i++) ranges.push([32 * MiB + i * 27 * MiB, 32 * MiB + i * 27 * MiB + 4 * MiB]);
+    await makeImage(sparse, GiB, ranges);
+    await run('bmaptool', ['create', '-o', `${sparse}.bmap`, sparse]);
+    const dense = join(tmp.dir, 'dense.img');
+    await makeImage(dense, 512 * MiB, [[0, 512 * MiB]]);
+    const huge = join(tmp.dir, 'huge.img');
+    await makeImage(huge, 4 * GiB, [[0, 64 * MiB], [2 * GiB, 2 * GiB + 64 * MiB], [4 * GiB - 64 * MiB, 4 * GiB]]);
+    const mappedMiB = ranges.reduce((s, [a, b]) => s + b - a, 0) / MiB;
+
+    const target = await attach(tmp.dir, 'target', GiB);
+    const denseTarget = await attach(tmp.dir, 'dense-target', 512 * MiB);
+    const hugeTarget = await attach(tmp.dir, 'huge-target', 4 * GiB);
+    loops.push(target, denseTarget, hugeTarget);
+
+    daemon = await startDaemon({ socketPath: join(tmp.dir, 'cf.sock'), stateDir: join(tmp.dir, 'state'), entry: realDaemonEntry });
+    const d = daemon;
+    const daemonFlash = async (image: string, loop: Loop, verify: boolean) => {
+      const id = await d.transport.call<string>('POST', '/v1/flash', { image, targets: [{ path: loop.path, size: loop.size }], verify, 'include-loop': true });
+      for (;;) {
+        const change = await d.transport.call<ChangeInfo>('GET', `/v1/changes/${id}`);
+        if (change.ready) {
+          if (change.status !== 'Done') throw new Error(`daemon flash failed: ${change.err}`);
+          return change.result as FlashResult;
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+
+    const cases: { name: string; group: string; bytes: number; once: () => Promise<number> }[] = [
+      { group: 'sparse', name: 'coreforge library, no verify', bytes: GiB, once: async () => (await libraryFlash(sparse, target, false)).seconds },
+      { group: 'sparse', name: 'coreforge library, verify', bytes: GiB, once: async () => (await libraryFlash(sparse, target, true)).seconds },
+      { group: 'sparse', name: 'coreforge daemon, no verify', bytes: GiB, once: () => timed(() => daemonFlash(sparse, target, false)) },
+      { group: 'sparse', name: 'coreforge daemon, verify', bytes: GiB, once: () => timed(() => daemonFlash(sparse, target, true)) },
+      { group: 'sparse', name: 'bmaptool copy', bytes: GiB, once: () => timed(() => run('bmaptool', ['-q', 'copy', '--bmap', `${sparse}.bmap`, sparse, target.path])) },
+      { group: 'sparse', name: 'dd bs=4M conv=fsync', bytes: GiB, once: () => timed(() => run('dd', [`if=${sparse}`, `of=${target.path}`, 'bs=4M', 'conv=fsync', 'status=none'])) },
+      { group: 'dense', name: 'coreforge library, no verify', bytes: 512 * MiB, once: async () => (await libraryFlash(dense, denseTarget, false)).seconds },
+      { group: 'dense', name: 'coreforge library, verify', bytes: 512 * MiB, once: async () => (await libraryFlash(dense, denseTarget, true)).seconds },
+      { group: 'dense', name: 'dd bs=4M conv=fsync', bytes: 512 * MiB, once: () => timed(() => run('dd', [`if=${dense}`, `of=${denseTarget.path}`, 'bs=4M', 'conv=fsync', 'status=none'])) },
+    ];
+    const results = new Map<string, { seconds: number; all: number[]; bytes: number }>();
+    // Rounds interleave the tools, so a slow moment of the machine does not land on one tool only.
+    for (let round = 0; round < runs; round++) {
+      for (const c of cases) {
+        await reset(c.group === 'sparse' ? target : denseTarget);
+        const seconds = await c.once();
+        const key = `${c.group}: ${c.name}`;
+        const entry = results.get(key) ?? { seconds: 0, all: [], bytes: c.bytes };
+        entry.all.push(seconds);
+        entry.seconds = median(entry.all);
+        results.set(key, entry);
+        process.stderr.write(`round ${round + 1}/${runs}  ${key}: ${seconds.toFixed(2)} s\n`);
+      }
+    }
+
+    await reset(hugeTarget);
+    const mem = await libraryFlash(huge, hugeTarget, true);
+    const daemonHwm = Number(/VmHWM:\s+(\d+) kB/.exec(await readFile(`/proc/${d.proc.pid}/status`, 'utf8'))?.[1] ?? 0);
+
+    const s = (k: string) => results.get(k)!.seconds;
+    const rows = [...results].map(([name, r]) => [name, r.seconds.toFixed(2), r.all.map((x) => x.toFixed(2)).join(' '), `${(r.bytes / MiB / r.seconds).toFixed(0)} MiB/s`]);
+    const widths = [0, 1, 2, 3].map((i) => Math.max(...[['case', 'median s', 'runs', 'image MiB/s'], ...rows].map((r) => r[i]!.length)));
+    const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ');
+    const bmap = s('sparse: bmaptool copy');
+    const checks: [string, number, string, boolean][] = [
+      ['library no verify / bmaptool', s('sparse: coreforge library, no verify') / bmap, '<= 1.1', s('sparse: coreforge library, no verify') / bmap <= 1.1],
+      ['daemon no verify / bmaptool', s('sparse: coreforge daemon, no verify') / bmap, '<= 1.1', s('sparse: coreforge daemon, no verify') / bmap <= 1.1],
+      ['library verify / bmaptool', s('sparse: coreforge library, verify') / bmap, '<= 2', s('sparse: coreforge library, verify') / bmap <= 2],
+      ['daemon verify / bmaptool', s('sparse: coreforge daemon, verify') / bmap, '<= 2', s('sparse: coreforge daemon, verify') / bmap <= 2],
+      ['dense throughput / dd', s('dense: dd bs=4M conv=fsync') / s('dense: coreforge library, no verify'), '>= 0.9', s('dense: dd bs=4M conv=fsync') / s('dense: coreforge library, no verify') >= 0.9],
+      ['peak RSS 4 GiB flash (MiB)', mem.maxRssKiB / 1024, '< 150', mem.maxRssKiB / 1024 < 150],
+    ];
+    process.stdout.write(
+      `\nbench/flash on loop devices (1 GiB sparse image with ${mappedMiB} MiB of data; median of ${runs})\n\n` +
+        [line(['case', 'median s', 'runs', 'image MiB/s']), ...rows.map(line)].join('\n') +
+        `\n\n4 GiB image, no bmap, verify: ${mem.seconds.toFixed(1)} s, peak RSS ${(mem.maxRssKiB / 1024).toFixed(0)} MiB (library process); daemon peak RSS over all daemon runs ${(daemonHwm / 1024).toFixed(0)} MiB\n\n` +
+        checks.map(([name, v, target, ok]) => `${ok ? 'ok  ' : 'MISS'}  ${name.padEnd(30)} ${v.toFixed(2).padStart(7)}  (target ${target})`).join('\n') +
+        '\n',
+    );
+  } finally {
+    await daemon?.stop();
+    for (const l of loops) {
+      try {
+        execFileSync('losetup', ['-d', l.path]);
+      } catch {
+        // already gone
+      }
+    }
+    await rm(tmp.dir, { recursive: true, force: true });
+  }
+}
+
+await main();
+process.exit();

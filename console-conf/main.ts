@@ -1,0 +1,64 @@
+#!/usr/bin/env node
+/** Entry of `console-conf`: flags, config, backend choice, terminal set-up, then the app. */
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { runConsoleConf } from './app.js';
+import { parseArgs, USAGE } from './args.js';
+import { defaultConfig, parseConfig, type ConsoleConfConfig } from './config.js';
+import { ccError, isCoreforgeError } from './errors.js';
+import { exists } from './fs-edge.js';
+import { PATHS, underRoot } from './paths.js';
+import { InputClosed, Terminal } from './tui/terminal.js';
+import { basicTheme, richTheme } from './tui/themes.js';
+import { SnapdClient } from './users-snapd.js';
+
+async function loadConfig(path: string | undefined): Promise<ConsoleConfConfig> {
+  if (!path) return defaultConfig();
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw ccError('invalid-config', `cannot read config ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}; check the path`);
+  }
+  return parseConfig(text, path);
+}
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  if (args.help) {
+    process.stdout.write(USAGE + '\n');
+    return 0;
+  }
+  const root = resolve(args.root);
+  const config = await loadConfig(args.config);
+  const socket = underRoot(root, PATHS.snapdSocket);
+  const backend = config.backend ?? ((await exists(socket)) ? 'snapd' : 'direct');
+  const stdin = process.stdin;
+  if (stdin.isTTY) stdin.setRawMode(true);
+  const term = new Terminal(
+    {
+      input: stdin,
+      output: process.stdout,
+      size: () => ({ columns: process.stdout.columns || 80, rows: process.stdout.rows || 24 }),
+    },
+    args.serial ? basicTheme : richTheme,
+  );
+  try {
+    return await runConsoleConf({ root, config, backend, term, snapd: backend === 'snapd' ? new SnapdClient(socket) : undefined });
+  } catch (err) {
+    if (err instanceof InputClosed) return 0;
+    throw err;
+  } finally {
+    term.dispose();
+    if (stdin.isTTY) stdin.setRawMode(false);
+    stdin.pause();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`console-conf: ${isCoreforgeError(err) ? err.message : String((err as Error)?.stack ?? err)}\n`);
+    process.exit(isCoreforgeError(err) ? 2 : 1);
+  },
+);

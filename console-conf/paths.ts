@@ -1,0 +1,30 @@
+/** Resolution of device paths under the --root directory. */
+import { resolve, sep } from 'node:path';
+import { ccError } from './errors.js';
+
+/** The host path of device path `devicePath` under `root`; refuses anything that leaves the root. */
+export function underRoot(root: string, devicePath: string): string {
+  const base = resolve(root);
+  const full = resolve(base, '.' + sep + devicePath.replace(/^\/+/, ''));
+  if (full !== base && !full.startsWith(base + sep)) {
+    throw ccError('path-escape', `cannot use path "${devicePath}": it leaves the root ${base}; use a path inside the root`);
+  }
+  return full;
+}
+
+/** Well-known device paths, relative to the root. */
+export const PATHS = {
+  stateDir: 'var/lib/console-conf',
+  marker: 'var/lib/console-conf/complete',
+  journal: 'var/lib/console-conf/create-user.json',
+  /** withLocks() adds .lock: var/lib/console-conf/running.lock */
+  runLock: 'var/lib/console-conf/running',
+  firstBoot: 'var/lib/console-conf/first-boot.yaml',
+  extrausers: 'var/lib/extrausers',
+  etc: 'etc',
+  sudoersDir: 'etc/sudoers.d',
+  netplan: 'etc/netplan/00-console-conf.yaml',
+  sshDir: 'etc/ssh',
+  snapdSocket: 'run/snapd.socket',
+  sysNet: 'sys/class/net',
+} as const;

@@ -1,0 +1,171 @@
+import { randomUUID } from 'node:crypto';
+import { isAbsolute, join } from 'node:path';
+import { decodeAssertion, type ModelInfo } from '../asserts/index.js';
+import { imageError } from '../image/errors.js';
+import { parseSize } from '../image/gadget/quantity.js';
+import { buildStepNames, type BuildParams, type BuildStepName } from '../image/build/params.js';
+import type { BuildRow } from '../image/build/repository.js';
+import { buildStepTaskKind, type BuildChangeData } from '../image/build/task.js';
+import { validateGadget } from '../image/build/validate-gadget.js';
+import { runTool } from '../image/build/exec.js';
+import type { DaemonContext } from './context.js';
+import { ApiError } from './errors.js';
+import { asyncResponse, syncResponse } from './response.js';
+import type { ApiRequest, Route } from './routes.js';
+import type { BuildInfo, GadgetLayoutResult } from './types.js';
+
+function bad(message: string): never {
+  throw new ApiError('bad-request', message);
+}
+
+function str(req: ApiRequest, field: string, required = false): string | undefined {
+  const v = req.body[field];
+  if (v === undefined || v === null) {
+    if (required) bad(`cannot start build: "${field}" is required`);
+    return undefined;
+  }
+  if (typeof v !== 'string') bad(`cannot start build: "${field}" must be a string`);
+  return v;
+}
+
+function absolute(path: string, what: string): string {
+  if (!isAbsolute(path)) bad(`cannot start build: ${what} ${JSON.stringify(path)} must be an absolute path (the daemon does not share the client's working directory)`);
+  return path;
+}
+
+/** Parses `-i SIZE` or `-i VOL:SIZE,VOL:SIZE` (ubuntu-image's --image-size). */
+export function parseImageSize(text: string): number | Record<string, number> {
+  const one = (s: string): number => {
+    const r = /^\d+$/.test(s) ? { ok: true as const, value: Number(s) } : parseSize(s);
+    if (!r.ok) bad(`cannot use image size ${JSON.stringify(text)}: ${r.error}; use SIZE or VOLUME:SIZE,... with sizes like 4G, 512M or bytes`);
+    return r.value;
+  };
+  if (!text.includes(':')) return one(text);
+  const out: Record<string, number> = {};
+  for (const part of text.split(',')) {
+    const colon = part.indexOf(':');
+    if (colon <= 0) bad(`cannot use image size ${JSON.stringify(text)}: "${part}" is not VOLUME:SIZE`);
+    out[part.slice(0, colon)] = one(part.slice(colon + 1));
+  }
+  return out;
+}
+
+async function toInfo(row: BuildRow, ctx: DaemonContext): Promise<BuildInfo> {
+  const change = await ctx.engine.get(row.change);
+  return {
+    id: row.id,
+    change: row.change,
+    status: change.status,
+    model: row.model,
+    brand: row.brand,
+    'output-dir': row.outputDir,
+    workdir: row.workDir,
+    'spawn-time': change['spawn-time'],
+    'ready-time': change['ready-time'],
+    ...(change.err ? { err: change.err } : {}),
+    artifacts: row.artifacts,
+    warnings: row.warnings,
+  };
+}
+
+async function startBuild(req: ApiRequest, ctx: DaemonContext) {
+  const model = str(req, 'model', true)!;
+  const snaps = req.body.snaps ?? [];
+  if (!Array.isArray(snaps) || snaps.some((s) => typeof s !== 'string')) bad('cannot start build: "snaps" must be a list of .snap file paths');
+  const outputDir = absolute(str(req, 'output-dir', true)!, 'output directory');
+  const sectorSize = req.body['sector-size'] ?? 512;
+  if (sectorSize !== 512 && sectorSize !== 4096) bad(`cannot start build: sector size ${JSON.stringify(sectorSize)} is not supported; use 512 or 4096`);
+  const validation = req.body.validation ?? 'ignore';
+  if (validation !== 'ignore' && validation !== 'enforce') bad(`cannot start build: validation ${JSON.stringify(validation)} is not one of ignore, enforce`);
+  const revisions = req.body.revision ?? [];
+  if (!Array.isArray(revisions)) bad('cannot start build: "revision" must be a list of NAME:REV');
+  if (revisions.length > 0) {
+    throw imageError('invalid-snap-set', `cannot use --revision ${revisions.join(', ')}: revisions are picked from a store, and builds use local .snap files only so far; pass the snap file of that revision with --snap`);
+  }
+  const thru = str(req, 'thru');
+  if (thru !== undefined && !(buildStepNames as readonly string[]).includes(thru)) bad(`cannot start build: step ${JSON.stringify(thru)} is not one of ${buildStepNames.join(', ')}`);
+  const resume = req.body.resume === true;
+  const givenWorkDir = str(req, 'workdir');
+  if (resume && givenWorkDir === undefined) bad('cannot resume a build without its work directory; pass the -w WORKDIR of the build to resume');
+  const workDir = givenWorkDir === undefined ? join(ctx.stateDir, 'builds', randomUUID()) : absolute(givenWorkDir, 'work directory');
+  const imageSize = str(req, 'image-size');
+  const params: BuildParams = {
+    model,
+    modelSource: str(req, 'model-source') ?? 'model',
+    snaps: (snaps as string[]).map((s) => absolute(s, 'snap file')),
+    channel: str(req, 'channel') ?? '',
+    outputDir,
+    workDir,
+    ...(imageSize !== undefined ? { imageSize: parseImageSize(imageSize) } : {}),
+    sectorSize,
+    validation,
+    disableConsoleConf: req.body['disable-console-conf'] === true,
+    ...(str(req, 'first-boot') !== undefined ? { firstBoot: str(req, 'first-boot') } : {}),
+    ...(str(req, 'cloud-init') !== undefined ? { cloudInit: str(req, 'cloud-init') } : {}),
+  };
+  let name = '(unknown model)';
+  let brand = '';
+  try {
+    const info = decodeAssertion(model).info as ModelInfo;
+    name = info.model ?? name;
+    brand = info.brandId ?? '';
+  } catch {
+    // the verify-model step reports why
+  }
+  const steps = thru === undefined ? buildStepNames : buildStepNames.slice(0, buildStepNames.indexOf(thru as BuildStepName) + 1);
+  const data: BuildChangeData = { params, resume };
+  const change = await ctx.engine.create({
+    kind: 'build',
+    summary: `${resume ? 'Resume build' : 'Build'} image of model "${name}" into ${outputDir}`,
+    data: data as unknown as Record<string, unknown>,
+    tasks: steps.map((step, i) => ({ kind: buildStepTaskKind, summary: step, data: { step, first: i === 0 } })),
+  });
+  await ctx.builds.create({ id: change, change, model: name, brand, outputDir, workDir, created: new Date().toISOString() });
+  return asyncResponse(change);
+}
+
+export const buildRoutes: Route[] = [
+  {
+    path: '/v1/builds',
+    POST: startBuild,
+    GET: async (_req, ctx) => syncResponse(await Promise.all((await ctx.builds.list()).map((r) => toInfo(r, ctx)))),
+  },
+  {
+    path: '/v1/builds/:id',
+    GET: async (req, ctx) => {
+      const row = await ctx.builds.get(req.params.id!);
+      if (!row) throw imageError('build-not-found', `cannot find build ${JSON.stringify(req.params.id)}: no build has that id; list builds with "coreforge builds"`);
+      return syncResponse(await toInfo(row, ctx));
+    },
+  },
+  {
+    path: '/v1/gadget/validate',
+    POST: async (req) => {
+      const path = req.body.path;
+      const yaml = req.body.yaml;
+      const model = req.body.model;
+      if (path !== undefined && (typeof path !== 'string' || !isAbsolute(path))) bad('cannot validate gadget: "path" must be an absolute path');
+      if (yaml !== undefined && typeof yaml !== 'string') bad('cannot validate gadget: "yaml" must be the gadget.yaml text');
+      if (path === undefined && yaml === undefined) bad('cannot validate gadget: give "path" (gadget snap, directory or gadget.yaml) or "yaml"');
+      if (model !== undefined && typeof model !== 'string') bad('cannot validate gadget: "model" must be the model assertion text');
+      const sectorSize = req.body['sector-size'] ?? 512;
+      if (sectorSize !== 512 && sectorSize !== 4096) bad(`cannot validate gadget: sector size ${JSON.stringify(sectorSize)} is not supported; use 512 or 4096`);
+      const report = await validateGadget(
+        { ...(path !== undefined ? { path: path as string } : {}), ...(yaml !== undefined ? { yaml: yaml as string } : {}), ...(model !== undefined ? { model: model as string } : {}), sectorSize },
+        runTool,
+      );
+      const result: GadgetLayoutResult = {
+        rules: report.rules,
+        'content-checked': report.contentChecked,
+        volumes: report.volumes.map((v) => ({
+          name: v.name,
+          schema: v.schema,
+          bootloader: v.bootloader,
+          size: v.size,
+          structures: v.structures.map((s) => ({ name: s.name, role: s.role, type: s.type, filesystem: s.filesystem, label: s.label, offset: s.offset, size: s.size, 'in-image': s.inImage })),
+        })),
+      };
+      return syncResponse(result);
+    },
+  },
+];

@@ -1,0 +1,91 @@
+/** Request and response shapes of the image build and gadget endpoints (re-exported by types.ts). */
+import type { ChangeStatus } from '../changes/types.js';
+
+/** POST /v1/builds: paths are absolute (the daemon does not share the client's working directory). */
+export interface BuildRequest {
+  /** The signed model assertion text. */
+  model: string;
+  /** Where the model came from, for messages. */
+  'model-source'?: string;
+  /** Local .snap files. */
+  snaps?: string[];
+  channel?: string;
+  'output-dir': string;
+  /** "SIZE" for every volume or "VOL:SIZE,VOL:SIZE" (sizes like 4G, 512M, or bytes). */
+  'image-size'?: string;
+  'sector-size'?: 512 | 4096;
+  /** Work directory; a fresh one under the state dir when absent. */
+  workdir?: string;
+  /** Continue the build saved in `workdir`. */
+  resume?: boolean;
+  validation?: 'ignore' | 'enforce';
+  'disable-console-conf'?: boolean;
+  /** console-conf first-boot config text. */
+  'first-boot'?: string;
+  /** cloud-init user-data text. */
+  'cloud-init'?: string;
+  /** NAME:REV pins; need a store (not available yet). */
+  revision?: string[];
+  /** Stop after this step (inclusive), as ubuntu-image --thru. */
+  thru?: string;
+}
+
+export interface BuildArtifactInfo {
+  name: string;
+  path: string;
+  size: number;
+  sha256: string;
+}
+
+/** GET /v1/builds and /v1/builds/{id}. */
+export interface BuildInfo {
+  id: string;
+  change: string;
+  status: ChangeStatus;
+  model: string;
+  brand: string;
+  'output-dir': string;
+  workdir: string;
+  'spawn-time': string;
+  'ready-time': string | null;
+  err?: string;
+  artifacts: BuildArtifactInfo[];
+  warnings: string[];
+}
+
+/** POST /v1/gadget/validate: a gadget snap, unpacked gadget dir or gadget.yaml file by absolute path, or the yaml text. */
+export interface GadgetValidateRequest {
+  path?: string;
+  yaml?: string;
+  /** Model assertion text (its signature is not checked) to apply that model's rules. */
+  model?: string;
+  'sector-size'?: 512 | 4096;
+}
+
+export interface GadgetStructureInfo {
+  name: string;
+  role: string;
+  type: string;
+  filesystem: string;
+  label: string;
+  offset: number;
+  /** 0 for the implicit system-data structure, sized at build time. */
+  size: number;
+  'in-image': boolean;
+}
+
+export interface GadgetVolumeInfo {
+  name: string;
+  schema: string;
+  bootloader: string;
+  size: number;
+  structures: GadgetStructureInfo[];
+}
+
+export interface GadgetLayoutResult {
+  /** Which rules applied: generic (no model), uc16 (UC16/18) or uc20 (UC20+). */
+  rules: 'generic' | 'uc16' | 'uc20';
+  /** True when the content was checked against the gadget's files. */
+  'content-checked': boolean;
+  volumes: GadgetVolumeInfo[];
+}

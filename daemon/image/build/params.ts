@@ -1,0 +1,53 @@
+import { createHash } from 'node:crypto';
+
+/** Everything a build is asked to do; plain JSON so it can live in a change's data and in build.json. */
+export interface BuildParams {
+  /** The signed model assertion text. */
+  model: string;
+  /** Where the model came from, for messages ("pi3.model"). */
+  modelSource: string;
+  /** Local .snap files. */
+  snaps: string[];
+  /** Global channel (`-c`); '' when not given. */
+  channel: string;
+  outputDir: string;
+  workDir: string;
+  /** Image size for every volume, or per volume name. */
+  imageSize?: number | Record<string, number>;
+  sectorSize: 512 | 4096;
+  validation: 'ignore' | 'enforce';
+  disableConsoleConf: boolean;
+  /** console-conf first-boot config text. */
+  firstBoot?: string;
+  /** cloud-init user-data text. */
+  cloudInit?: string;
+}
+
+/** The names of the pipeline's steps, in order (see pipeline.ts). */
+export const buildStepNames = [
+  'prepare',
+  'verify-model',
+  'read-snaps',
+  'resolve-snaps',
+  'unpack-gadget',
+  'write-seed',
+  'stage-content',
+  'build-volumes',
+  'write-bmap',
+  'finish',
+] as const;
+export type BuildStepName = (typeof buildStepNames)[number];
+
+/** What a build produced in its output directory. */
+export interface BuildArtifact {
+  name: string;
+  path: string;
+  size: number;
+  sha256: string;
+}
+
+/** Identifies the inputs of a build: a resumed build must have the same one. */
+export function buildFingerprint(p: BuildParams): string {
+  const { workDir: _w, ...rest } = p;
+  return createHash('sha256').update(JSON.stringify(rest)).digest('hex');
+}

@@ -1,0 +1,501 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { access, chmod, constants, mkdir, open, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { decodeAssertion, type ModelInfo } from '../../asserts/index.js';
+import { isCoreforgeError } from '../../errors.js';
+import { bmapForImage } from '../bmap-file.js';
+import { blockRangeBytes, toBlockRanges, type ByteRange } from '../bmap-ranges.js';
+import { imageError } from '../errors.js';
+import { checkGadgetContent, type ResolvedImage } from '../gadget/content-check.js';
+import { layoutGadget, loadGadget, type Gadget, type VolumeLayout } from '../gadget/index.js';
+import { alignUp, iecString, MiB } from '../gadget/quantity.js';
+import type { Exec } from './exec.js';
+import { treeBytes } from './filesystems.js';
+import { LocalSnapSource } from './local-snaps.js';
+import { verifyModel, type ModelLookups, type VerifiedModel } from './model.js';
+import { buildFingerprint, buildStepNames, type BuildArtifact, type BuildParams, type BuildStepName } from './params.js';
+import { resolveSeedSnaps } from './resolve.js';
+import { checkSeedSnaps, unassertedWarning } from './snap-checks.js';
+import { seedManifest, writeSeed16, writeSeed20, type SeedSnap } from './seed.js';
+import { stageContent } from './stage.js';
+import { loadState, saveState, type BuildState } from './state.js';
+import { buildVolume, writeError } from './volume.js';
+
+/**
+ * The image build as an ordered list of named steps (ubuntu-image's state
+ * machine). The plan is known up front; after each step its findings are
+ * saved in the work dir, so a resumed build continues after the last
+ * finished step, and every step is a point to stop and resume at.
+ */
+
+/** Side effects a build reaches through its caller. */
+export interface BuildEnv {
+  exec: Exec;
+  lookups: ModelLookups;
+  signal?: AbortSignal;
+  progress(phase: string, bytes: number, total: number): void;
+  log(level: 'info' | 'warn', message: string): void;
+}
+
+interface StepContext {
+  params: BuildParams;
+  env: BuildEnv;
+  state: BuildState;
+  dirs: WorkDirs;
+}
+
+interface WorkDirs {
+  unpackGadget: string;
+  unpackKernel: string;
+  rootfs: string;
+  boot: string;
+  seed: string;
+  stage: string;
+}
+
+export interface BuildStep {
+  name: BuildStepName;
+  run(ctx: StepContext): Promise<void>;
+}
+
+function workDirs(workDir: string): WorkDirs {
+  return {
+    unpackGadget: join(workDir, 'unpack/gadget'),
+    unpackKernel: join(workDir, 'unpack/kernel'),
+    rootfs: join(workDir, 'rootfs'),
+    boot: join(workDir, 'boot'),
+    seed: join(workDir, 'ubuntu-seed'),
+    stage: join(workDir, 'stage'),
+  };
+}
+
+async function fresh(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+}
+
+function need<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw imageError('invalid-workdir', `cannot continue the build: the work directory has no ${what}; start again without --resume`);
+  return value;
+}
+
+async function checkWritable(dir: string, what: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+    await access(dir, constants.W_OK);
+    const probe = join(dir, `.coreforge-probe-${process.pid}`);
+    await writeFile(probe, '');
+    await unlink(probe);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'ENOSPC') throw imageError('no-space', `cannot use ${what} ${dir}: no space left on device; free space or choose another directory`);
+    throw imageError('output-not-writable', `cannot use ${what} ${dir}: it is not writable (${e.code ?? e.message}); choose a directory you can write to with ${what === 'output directory' ? '-O' : '-w'}`);
+  }
+}
+
+/** Re-decodes the verified model from the params and the saved prerequisites (steps after verify-model). */
+function verified(ctx: StepContext): VerifiedModel {
+  const m = need(ctx.state.model, 'verified model');
+  const assertion = decodeAssertion(ctx.params.model);
+  return {
+    assertion,
+    info: assertion.info as ModelInfo,
+    text: ctx.params.model.endsWith('\n') ? ctx.params.model : `${ctx.params.model}\n`,
+    prerequisites: m.prerequisites.map((t) => decodeAssertion(t)),
+  };
+}
+
+async function unsquash(exec: Exec, snap: string, dir: string, signal?: AbortSignal): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(join(dir, '..'), { recursive: true });
+  await exec('unsquashfs', ['-n', '-no-xattrs', '-d', dir, snap], { signal, what: `unpack ${basename(snap)}` });
+}
+
+async function readGadget(ctx: StepContext): Promise<{ gadget: Gadget; images: Map<string, ResolvedImage[]>; files: Map<string, import('../gadget/content-check.js').ResolvedFile[]> }> {
+  const m = need(ctx.state.model, 'verified model');
+  const gadgetSnap = need(ctx.state.seed, 'snap set').find((s) => s.sourced.info.type === 'gadget')!;
+  let text: string;
+  try {
+    text = await readFile(join(ctx.dirs.unpackGadget, 'meta/gadget.yaml'), 'utf8');
+  } catch {
+    throw imageError(
+      'invalid-gadget',
+      `cannot read meta/gadget.yaml of gadget snap ${basename(gadgetSnap.sourced.path)}: the file is missing; a gadget snap must ship meta/gadget.yaml describing its volumes`,
+    );
+  }
+  const gadget = loadGadget(text, { model: { uc20: m.uc20, classic: false } });
+  const checked = await checkGadgetContent(gadget, { gadgetDir: ctx.dirs.unpackGadget, kernelDir: ctx.dirs.unpackKernel });
+  const images = new Map<string, ResolvedImage[]>();
+  const files = new Map<string, import('../gadget/content-check.js').ResolvedFile[]>();
+  for (const c of checked) {
+    images.set(`${c.volume}/${c.yamlIndex}`, c.images);
+    files.set(`${c.volume}/${c.yamlIndex}`, c.files);
+  }
+  return { gadget, images, files };
+}
+
+function stageDir(ctx: StepContext, volume: string, yamlIndex: number): string {
+  return join(ctx.dirs.stage, volume, String(yamlIndex));
+}
+
+/** Lays the gadget out: UC16/18 system-data sized from the root filesystem tree, requested image sizes honoured or grown with a warning. */
+async function layout(ctx: StepContext, gadget: Gadget): Promise<VolumeLayout[]> {
+  const m = need(ctx.state.model, 'verified model');
+  const systemDataSize = m.uc20 ? undefined : Math.max(32 * MiB, alignUp(Math.ceil((await treeBytes(ctx.dirs.rootfs)) * 1.5) + 8 * MiB, MiB));
+  const base = { sectorSize: ctx.params.sectorSize, ...(systemDataSize ? { systemDataSize } : {}) };
+  const minimal = layoutGadget(gadget, base);
+  const requested = ctx.params.imageSize;
+  if (requested === undefined) return minimal;
+  const sizes: Record<string, number> = {};
+  for (const v of minimal) {
+    const want = typeof requested === 'number' ? requested : requested[v.name];
+    if (want === undefined) continue;
+    if (want < v.size) {
+      const warning = `WARNING: image size ${want} (${iecString(want)}) for volume "${v.name}" is smaller than the minimum of ${v.size} bytes (${iecString(v.size)}); the image is grown to that size`;
+      if (!ctx.state.warnings.includes(warning)) ctx.state.warnings.push(warning);
+      ctx.env.log('warn', warning);
+      continue;
+    }
+    sizes[v.name] = want;
+  }
+  return layoutGadget(gadget, { ...base, imageSize: sizes });
+}
+
+/** The seed for GUIDs and UUIDs: the model and the snaps' digests, so equal inputs give equal images. */
+function buildSeed(ctx: StepContext): string {
+  const digests = need(ctx.state.seed, 'snap set').map((s) => `${s.sourced.info.name}=${s.sourced.sha3_384}`);
+  return createHash('sha256').update(ctx.params.model).update(digests.join(',')).digest('hex');
+}
+
+async function sha256File(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+/** SHA-256 of an image whose data lies only in `written`: holes are hashed as zeros without reading them. */
+async function sha256Image(path: string, written: readonly ByteRange[]): Promise<string> {
+  const size = (await stat(path)).size;
+  const ranges = toBlockRanges(written, 4096, size).map((r) => blockRangeBytes(r, 4096, size));
+  const h = createHash('sha256');
+  const zeros = Buffer.alloc(4 * MiB);
+  const buf = Buffer.alloc(4 * MiB);
+  const file = await open(path, 'r');
+  try {
+    let pos = 0;
+    const feedZeros = (n: number) => {
+      for (; n > 0; n -= zeros.length) h.update(n >= zeros.length ? zeros : zeros.subarray(0, n));
+    };
+    for (const r of ranges) {
+      feedZeros(r.offset - pos);
+      for (let at = r.offset; at < r.offset + r.length; ) {
+        const { bytesRead } = await file.read(buf, 0, Math.min(buf.length, r.offset + r.length - at), at);
+        if (bytesRead === 0) break;
+        h.update(buf.subarray(0, bytesRead));
+        at += bytesRead;
+      }
+      pos = r.offset + r.length;
+    }
+    feedZeros(size - pos);
+  } finally {
+    await file.close();
+  }
+  return h.digest('hex');
+}
+
+async function writeOutput(path: string, data: string): Promise<void> {
+  const tmp = `${path}.partial`;
+  try {
+    await writeFile(tmp, data);
+    await rename(tmp, path);
+  } catch (err) {
+    await unlink(tmp).catch(() => {});
+    throw writeError(err, `write ${path}`);
+  }
+}
+
+export const buildSteps: BuildStep[] = [
+  {
+    name: 'prepare',
+    async run(ctx) {
+      await checkWritable(ctx.params.outputDir, 'output directory');
+      await checkWritable(ctx.params.workDir, 'work directory');
+    },
+  },
+  {
+    name: 'verify-model',
+    async run(ctx) {
+      const v = await verifyModel(ctx.params.model, ctx.params.modelSource, ctx.env.lookups);
+      const enforced = v.info.validationSets.filter((s) => s.mode === 'enforce');
+      if (enforced.length > 0 && ctx.params.validation === 'ignore') {
+        throw imageError('invalid-snap-set', `model requires validation-set "${enforced[0]!.name}" to be enforced, but validation is set to ignore`);
+      }
+      ctx.state.model = {
+        name: v.info.model,
+        brand: v.info.brandId,
+        grade: v.info.grade,
+        uc20: v.info.grade !== 'unset',
+        architecture: v.info.architecture,
+        base: v.info.base,
+        prerequisites: v.prerequisites.map((a) => `${Buffer.from(a.content).toString('utf8')}\n\n${a.signature}\n`),
+        epoch: Math.floor(v.info.timestamp.getTime() / 1000),
+      };
+      if (ctx.state.model.uc20) {
+        const unsupported = [
+          ...(ctx.params.disableConsoleConf ? ['--disable-console-conf'] : []),
+          ...(ctx.params.firstBoot !== undefined ? ['--first-boot'] : []),
+          ...(ctx.params.cloudInit !== undefined ? ['--cloud-init'] : []),
+        ];
+        if (unsupported.length > 0) {
+          throw imageError('invalid-snap-set', `cannot use ${unsupported.join(', ')} with UC20+ model "${v.info.model}": coreforge writes these only into UC16/18 images so far; leave them out`);
+        }
+      }
+    },
+  },
+  {
+    name: 'read-snaps',
+    async run(ctx) {
+      const source = await LocalSnapSource.inspect(ctx.params.snaps, ctx.env.exec, ctx.env.signal);
+      ctx.state.sourced = source.snaps;
+    },
+  },
+  {
+    name: 'resolve-snaps',
+    async run(ctx) {
+      const v = verified(ctx);
+      const sourced = need(ctx.state.sourced, 'snap files');
+      const plan = resolveSeedSnaps(v.info, {
+        channel: ctx.params.channel,
+        snaps: sourced.map((s) => ({ name: s.info.name, channel: '', unasserted: s.snapId === '' })),
+      });
+      const byName = new Map(sourced.map((s) => [s.info.name, s]));
+      for (const p of plan.snaps) {
+        if (byName.has(p.name)) continue;
+        const what = p.role === 'gadget' || p.role === 'kernel' ? `${p.role} "${p.name}"` : `snap "${p.name}"`;
+        throw imageError(
+          'invalid-snap-set',
+          `cannot find ${what} (channel ${p.channel}) required by model "${v.info.model}" among the local snap files; pass its .snap file with --snap PATH (downloading from a store is not available yet)`,
+        );
+      }
+      checkSeedSnaps(v.info, plan.snaps, new Map(sourced.map((s) => [s.info.name, s.info])));
+      ctx.state.seed = plan.snaps.map((p) => ({ planned: p, sourced: byName.get(p.name)! }));
+      const warning = unassertedWarning(ctx.state.seed.filter((s) => s.sourced.snapId === '').map((s) => s.sourced.info.name));
+      if (warning && !ctx.state.warnings.includes(warning)) {
+        ctx.state.warnings.push(warning);
+        ctx.env.log('warn', warning);
+      }
+      for (const s of ctx.state.seed) ctx.env.log('info', `${s.sourced.info.name} ${s.sourced.revision} from ${basename(s.sourced.path)} (channel ${s.planned.channel || '-'})`);
+    },
+  },
+  {
+    name: 'unpack-gadget',
+    async run(ctx) {
+      const seed = need(ctx.state.seed, 'snap set');
+      const gadget = seed.find((s) => s.sourced.info.type === 'gadget')!;
+      const kernel = seed.find((s) => s.sourced.info.type === 'kernel')!;
+      await unsquash(ctx.env.exec, gadget.sourced.path, ctx.dirs.unpackGadget, ctx.env.signal);
+      await unsquash(ctx.env.exec, kernel.sourced.path, ctx.dirs.unpackKernel, ctx.env.signal);
+      await readGadget(ctx);
+    },
+  },
+  {
+    name: 'write-seed',
+    async run(ctx) {
+      const v = verified(ctx);
+      const m = need(ctx.state.model, 'verified model');
+      const { gadget } = await readGadget(ctx);
+      const bootloader = gadget.volumes.find((vol) => vol.bootloader !== '')?.bootloader ?? '';
+      const input = { model: v, snaps: need(ctx.state.seed, 'snap set') as SeedSnap[], bootloader, gadgetDir: ctx.dirs.unpackGadget, kernelDir: ctx.dirs.unpackKernel };
+      if (m.uc20) {
+        await fresh(ctx.dirs.seed);
+        const label = new Date(m.epoch * 1000).toISOString().slice(0, 10).replace(/-/g, '');
+        await writeSeed20(input, ctx.dirs.seed, label);
+        ctx.state.label = label;
+        return;
+      }
+      await fresh(ctx.dirs.rootfs);
+      await fresh(ctx.dirs.boot);
+      await writeSeed16(input, ctx.dirs.rootfs, ctx.dirs.boot);
+      if (ctx.params.disableConsoleConf) {
+        await mkdir(join(ctx.dirs.rootfs, 'var/lib/console-conf'), { recursive: true });
+        await writeFile(join(ctx.dirs.rootfs, 'var/lib/console-conf/complete'), '');
+      }
+      if (ctx.params.firstBoot !== undefined) {
+        await mkdir(join(ctx.dirs.rootfs, 'var/lib/console-conf'), { recursive: true });
+        await writeFile(join(ctx.dirs.rootfs, 'var/lib/console-conf/first-boot.yaml'), ctx.params.firstBoot);
+        await chmod(join(ctx.dirs.rootfs, 'var/lib/console-conf/first-boot.yaml'), 0o600);
+      }
+      if (ctx.params.cloudInit !== undefined) {
+        const dir = join(ctx.dirs.rootfs, 'var/lib/cloud/seed/nocloud-net');
+        await mkdir(dir, { recursive: true });
+        await writeFile(join(dir, 'meta-data'), 'instance-id: nocloud-static\n');
+        await writeFile(join(dir, 'user-data'), ctx.params.cloudInit);
+      }
+    },
+  },
+  {
+    name: 'stage-content',
+    async run(ctx) {
+      const { gadget, files } = await readGadget(ctx);
+      await fresh(ctx.dirs.stage);
+      for (const vol of gadget.volumes) {
+        for (const s of vol.structures) {
+          const content = files.get(`${vol.name}/${s.yamlIndex}`) ?? [];
+          if (s.filesystem === '' || s.filesystem === 'none') continue;
+          await stageContent(content, stageDir(ctx, vol.name, s.yamlIndex));
+        }
+      }
+    },
+  },
+  {
+    name: 'build-volumes',
+    async run(ctx) {
+      const m = need(ctx.state.model, 'verified model');
+      const { gadget, images } = await readGadget(ctx);
+      const layouts = await layout(ctx, gadget);
+      const seed = buildSeed(ctx);
+      ctx.state.volumes = [];
+      for (const vol of layouts) {
+        const trees = new Map<number, string[]>();
+        const volImages = new Map<number, ResolvedImage[]>();
+        for (const s of vol.structures) {
+          volImages.set(s.yamlIndex, images.get(`${vol.name}/${s.yamlIndex}`) ?? []);
+          if (s.filesystem === '' || s.filesystem === 'none') continue;
+          const staged = s.implicit ? [] : [stageDir(ctx, vol.name, s.yamlIndex)];
+          if (s.role === 'system-data' && !m.uc20) trees.set(s.yamlIndex, [ctx.dirs.rootfs]);
+          else if (s.role === 'system-seed') trees.set(s.yamlIndex, [ctx.dirs.seed, ...staged]);
+          else if (!m.uc20 && (s.role === 'system-boot' || s.label === 'system-boot')) trees.set(s.yamlIndex, [ctx.dirs.boot, ...staged]);
+          else trees.set(s.yamlIndex, staged);
+        }
+        const path = join(ctx.params.outputDir, `${vol.name}.img`);
+        const tempPath = join(ctx.params.outputDir, `.${vol.name}.img.partial`);
+        try {
+          const result = await buildVolume({
+            layout: vol,
+            imagePath: tempPath,
+            trees,
+            images: volImages,
+            seed,
+            epoch: m.epoch,
+            exec: ctx.env.exec,
+            signal: ctx.env.signal,
+            progress: ctx.env.progress,
+          });
+          ctx.state.volumes.push({ name: vol.name, size: vol.size, tempPath, path, ...result });
+        } catch (err) {
+          await unlink(tempPath).catch(() => {});
+          throw err;
+        }
+      }
+    },
+  },
+  {
+    name: 'write-bmap',
+    async run(ctx) {
+      for (const v of need(ctx.state.volumes, 'volume images')) {
+        ctx.env.progress(`map ${v.name}.img`, 0, v.size);
+        const text = await bmapForImage(v.tempPath, v.written);
+        await writeOutput(`${v.path}.bmap`, text);
+      }
+    },
+  },
+  {
+    name: 'finish',
+    async run(ctx) {
+      const seed = need(ctx.state.seed, 'snap set');
+      const manifest = seedManifest(seed as SeedSnap[]);
+      const out = ctx.params.outputDir;
+      await writeOutput(join(out, 'seed.manifest'), manifest);
+      await writeOutput(join(out, 'snaps.manifest'), manifest);
+      const artifacts: BuildArtifact[] = [];
+      for (const v of need(ctx.state.volumes, 'volume images')) {
+        try {
+          await stat(v.tempPath);
+          await rename(v.tempPath, v.path);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw writeError(err, `rename ${v.tempPath}`);
+          await stat(v.path).catch(() => {
+            throw imageError('invalid-workdir', `cannot finish the build: image ${v.tempPath} is gone; start again without --resume`);
+          });
+        }
+        ctx.env.progress(`checksum ${basename(v.path)}`, 0, v.size);
+        artifacts.push({ name: basename(v.path), path: v.path, size: v.size, sha256: await sha256Image(v.path, v.written) });
+        const bmap = `${v.path}.bmap`;
+        artifacts.push({ name: basename(bmap), path: bmap, size: (await stat(bmap)).size, sha256: await sha256File(bmap) });
+      }
+      for (const name of ['seed.manifest', 'snaps.manifest']) {
+        const p = join(out, name);
+        artifacts.push({ name, path: p, size: (await stat(p)).size, sha256: await sha256File(p) });
+      }
+      ctx.state.artifacts = artifacts;
+      const report = {
+        model: { name: ctx.state.model?.name, brand: ctx.state.model?.brand, grade: ctx.state.model?.grade, source: ctx.params.modelSource },
+        inputs: { ...ctx.params, model: undefined, firstBoot: ctx.params.firstBoot !== undefined, cloudInit: ctx.params.cloudInit !== undefined },
+        snaps: seed.map((s) => ({
+          name: s.sourced.info.name,
+          type: s.sourced.info.type,
+          version: s.sourced.info.version,
+          revision: s.sourced.revision,
+          channel: s.planned.channel,
+          file: s.sourced.path,
+          'sha3-384': s.sourced.sha3_384,
+          size: s.sourced.size,
+          unasserted: s.sourced.snapId === '',
+        })),
+        volumes: ctx.state.volumes?.map((v) => ({ name: v.name, size: v.size, 'disk-id': v.diskId, partitions: v.partitions })),
+        artifacts,
+        warnings: ctx.state.warnings,
+        timings: ctx.state.timings,
+      };
+      await writeOutput(join(out, 'build.json'), `${JSON.stringify(report, null, 2)}\n`);
+    },
+  },
+];
+
+if (buildSteps.map((s) => s.name).join() !== buildStepNames.join()) throw new Error('build steps and their names disagree');
+
+/** Runs one named step of a build against its work dir: skipped when already done there, state saved after it. */
+export async function runBuildStep(name: BuildStepName, params: BuildParams, env: BuildEnv, options: { resume: boolean; first: boolean }): Promise<BuildState> {
+  const fingerprint = buildFingerprint(params);
+  let state = await loadState(params.workDir).catch((err) => {
+    if (options.first && !options.resume) return undefined;
+    throw err;
+  });
+  if (state && state.fingerprint !== fingerprint) {
+    if (options.resume) {
+      throw imageError('invalid-workdir', `cannot resume the build in ${params.workDir}: it holds a build with other inputs; resume with the same model, snaps and options, or start again without --resume`);
+    }
+    state = undefined;
+  }
+  if (state && options.first && !options.resume) state = undefined;
+  if (!state && !options.first) {
+    throw imageError('invalid-workdir', `cannot run build step ${name}: the work directory ${params.workDir} has no saved state; start the build from the beginning`);
+  }
+  state ??= { version: 1, fingerprint, done: [], timings: {}, warnings: [] };
+  if (state.done.includes(name)) return state;
+  const step = buildSteps.find((s) => s.name === name)!;
+  const started = Date.now();
+  if (env.signal?.aborted) throw imageError('build-tool-failed', `cannot run build step ${name}: the build was stopped`);
+  if (name !== 'prepare') await mkdir(params.workDir, { recursive: true });
+  try {
+    await step.run({ params, env, state, dirs: workDirs(params.workDir) });
+  } catch (err) {
+    if (isCoreforgeError(err)) throw err;
+    throw writeError(err, `run build step ${name}`);
+  }
+  state.done.push(name);
+  state.timings[name] = Date.now() - started;
+  await saveState(params.workDir, state);
+  return state;
+}
+
+/** Runs every step in order (or up to `until`, inclusive), continuing a saved build when `resume` is set. */
+export async function runBuild(params: BuildParams, env: BuildEnv, options: { resume?: boolean; until?: BuildStepName } = {}): Promise<BuildState> {
+  let state: BuildState | undefined;
+  for (const [i, step] of buildSteps.entries()) {
+    state = await runBuildStep(step.name, params, env, { resume: options.resume ?? false, first: i === 0 });
+    if (step.name === options.until) break;
+  }
+  return state!;
+}

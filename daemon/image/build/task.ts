@@ -1,0 +1,56 @@
+import type { TaskKind } from '../../changes/engine.js';
+import type { Exec } from './exec.js';
+import type { ModelLookups } from './model.js';
+import type { BuildParams, BuildStepName } from './params.js';
+import { runBuildStep } from './pipeline.js';
+import type { BuildRepository } from './repository.js';
+
+/** Task kind name of one build step, as `coreforge changes` shows it. */
+export const buildStepTaskKind = 'image-build-step';
+
+/** What the build task needs from the daemon. */
+export interface BuildTaskDeps {
+  /** The trust set and assertion lookups at the time the step runs. */
+  lookups(): ModelLookups;
+  repo: BuildRepository;
+  exec: Exec;
+}
+
+/** What a build change stores in its data (plain JSON). */
+export interface BuildChangeData {
+  params: BuildParams;
+  resume: boolean;
+}
+
+/**
+ * One task per pipeline step, so a change shows the plan and where it is.
+ * Each task runs its step against the work dir (skipping it when a resumed
+ * build already finished it there); the last one records the artifacts.
+ */
+export function buildStepTask(deps: BuildTaskDeps): TaskKind {
+  return {
+    name: buildStepTaskKind,
+    concurrency: 2,
+    async run(ctx) {
+      const data = ctx.changeData as unknown as BuildChangeData;
+      const step = ctx.data.step as BuildStepName;
+      ctx.progress(step, 0, 0);
+      const state = await runBuildStep(
+        step,
+        data.params,
+        {
+          exec: deps.exec,
+          lookups: deps.lookups(),
+          signal: ctx.signal,
+          progress: (_phase, bytes, total) => ctx.progress(step, bytes, total),
+          log: (level, message) => ctx.log(level, message),
+        },
+        { resume: data.resume, first: ctx.data.first === true },
+      );
+      if (step !== 'finish') return undefined;
+      // The build's id is its change's id.
+      await deps.repo.finish(ctx.change, state.artifacts ?? [], state.warnings);
+      return { build: ctx.change, artifacts: state.artifacts ?? [], warnings: state.warnings };
+    },
+  };
+}

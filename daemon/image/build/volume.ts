@@ -1,0 +1,228 @@
+import { open, statfs, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { isCoreforgeError } from '../../errors.js';
+import type { ByteRange } from '../bmap-ranges.js';
+import type { ByteWrite } from '../byte-write.js';
+import type { ResolvedImage } from '../gadget/content-check.js';
+import { offsetWrites, placeImages, type StructureLayout, type VolumeLayout } from '../gadget/index.js';
+import { partitionTableFor, type PlannedPartition } from '../partition/table.js';
+import { imageError } from '../errors.js';
+import type { Exec } from './exec.js';
+import { buildExt4, buildVfat } from './filesystems.js';
+
+/**
+ * Edge module: assembles one volume image in place. The sparse file is
+ * sized once; every filesystem is made at its offset inside it; raw images
+ * and offset-write values are written at their places; the partition table
+ * goes last. Every byte range written is returned for the block map.
+ */
+
+export interface VolumeBuild {
+  layout: VolumeLayout;
+  imagePath: string;
+  /** Content trees of each filesystem structure, by yamlIndex, in copy order. */
+  trees: ReadonlyMap<number, string[]>;
+  /** Raw images of each bare structure, by yamlIndex. */
+  images: ReadonlyMap<number, ResolvedImage[]>;
+  /** Seed for GUIDs, UUIDs and ids: the same seed gives the same image. */
+  seed: string;
+  epoch: number;
+  exec: Exec;
+  signal?: AbortSignal;
+  progress(phase: string, bytes: number, total: number): void;
+}
+
+export interface VolumeResult {
+  written: ByteRange[];
+  partitions: PlannedPartition[];
+  diskId: string;
+}
+
+const blockSize = 4096;
+const scanChunk = 4 * 1024 * 1024;
+
+function describe(s: StructureLayout, volume: string): string {
+  return `structure #${s.yamlIndex}${s.name ? ` ("${s.name}")` : s.label ? ` ("${s.label}")` : ''} of volume "${volume}"`;
+}
+
+/**
+ * Tools do not always say why a write failed (mkfs.vfat: "failed whilst
+ * writing FAT"): when the image's filesystem is out of space, say so.
+ */
+async function explainToolFailure(err: unknown, imagePath: string): Promise<unknown> {
+  if (!isCoreforgeError(err) || err.kind !== 'build-tool-failed') return err;
+  try {
+    const fs = await statfs(dirname(imagePath));
+    const free = fs.bavail * fs.bsize;
+    if (free < 1024 * 1024) {
+      const what = err.message.replace(/^cannot (.*?): .*$/s, '$1');
+      return imageError('no-space', `cannot ${what}: no space left on device (${free} bytes free in ${dirname(imagePath)}); free space or choose another output directory`);
+    }
+  } catch {
+    // keep the tool's own error
+  }
+  return err;
+}
+
+/** Converts a write failure into the build's error kinds (ENOSPC: no-space). */
+export function writeError(err: unknown, what: string): Error {
+  const e = err as NodeJS.ErrnoException;
+  if (e?.code === 'ENOSPC') return imageError('no-space', `cannot ${what}: no space left on device; free space or choose another output directory`);
+  if (e?.code === 'EACCES' || e?.code === 'EROFS' || e?.code === 'EPERM') {
+    return imageError('output-not-writable', `cannot ${what}: ${e.message}; choose a writable output directory`);
+  }
+  return err as Error;
+}
+
+async function writeAll(file: FileHandle, writes: readonly ByteWrite[], written: ByteRange[], what: string): Promise<void> {
+  for (const w of writes) {
+    try {
+      await file.write(w.data, 0, w.data.length, w.offset);
+    } catch (err) {
+      throw writeError(err, what);
+    }
+    written.push({ offset: w.offset, length: w.data.length });
+  }
+}
+
+/** The 4 KiB blocks of [offset, offset+size) that hold data, as byte ranges (what a filesystem tool wrote). */
+async function dataRanges(file: FileHandle, offset: number, size: number): Promise<ByteRange[]> {
+  const out: ByteRange[] = [];
+  const buf = Buffer.alloc(scanChunk);
+  const zero = Buffer.alloc(scanChunk);
+  for (let at = offset; at < offset + size; at += scanChunk) {
+    const want = Math.min(scanChunk, offset + size - at);
+    const { bytesRead } = await file.read(buf, 0, want, at);
+    if (buf.subarray(0, bytesRead).equals(zero.subarray(0, bytesRead))) continue;
+    for (let i = 0; i < bytesRead; i += blockSize) {
+      const end = Math.min(i + blockSize, bytesRead);
+      if (buf.subarray(i, end).equals(zero.subarray(0, end - i))) continue;
+      const last = out[out.length - 1];
+      if (last && last.offset + last.length === at + i) last.length += end - i;
+      else out.push({ offset: at + i, length: end - i });
+    }
+  }
+  return out;
+}
+
+/** The file's data extents (FIEMAP through `filefrag`), unwritten ones left out; undefined where the filesystem cannot tell. */
+async function fileExtents(exec: Exec, path: string, signal?: AbortSignal): Promise<ByteRange[] | undefined> {
+  let text: string;
+  try {
+    text = (await exec('filefrag', ['-s', '-v', '-b1', path], { signal, what: `map the data of ${path}` })).stdout.toString('utf8');
+  } catch {
+    return undefined;
+  }
+  const out: ByteRange[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^\s*\d+:\s+(\d+)\.\.\s*(\d+):.*?(?::\s*([a-z_,]*))?$/.exec(line);
+    if (!m) continue;
+    if (/unwritten|unknown_loc|delalloc/.test(line)) continue;
+    const start = Number(m[1]);
+    out.push({ offset: start, length: Number(m[2]) - start + 1 });
+  }
+  return out;
+}
+
+/** The parts of `extents` inside [offset, offset+size). */
+function clip(extents: readonly ByteRange[], offset: number, size: number): ByteRange[] {
+  const out: ByteRange[] = [];
+  for (const e of extents) {
+    const start = Math.max(e.offset, offset);
+    const end = Math.min(e.offset + e.length, offset + size);
+    if (end > start) out.push({ offset: start, length: end - start });
+  }
+  return out;
+}
+
+async function copyImage(file: FileHandle, src: string, offset: number, written: ByteRange[], what: string): Promise<void> {
+  const input = await open(src, 'r');
+  try {
+    const buf = Buffer.alloc(scanChunk);
+    let pos = 0;
+    for (;;) {
+      const { bytesRead } = await input.read(buf, 0, buf.length, pos);
+      if (bytesRead === 0) break;
+      try {
+        await file.write(buf, 0, bytesRead, offset + pos);
+      } catch (err) {
+        throw writeError(err, what);
+      }
+      pos += bytesRead;
+    }
+    written.push({ offset, length: pos });
+  } finally {
+    await input.close();
+  }
+}
+
+/** Builds one volume image file at `imagePath` (created or truncated) and returns what was written. */
+export async function buildVolume(b: VolumeBuild): Promise<VolumeResult> {
+  const { layout } = b;
+  const written: ByteRange[] = [];
+  let file: FileHandle;
+  try {
+    file = await open(b.imagePath, 'w+');
+    await file.truncate(layout.size);
+  } catch (err) {
+    throw writeError(err, `create image ${b.imagePath}`);
+  }
+  try {
+    const inImage = layout.structures.filter((s) => s.inImage);
+    const filesystems: StructureLayout[] = [];
+    const total = inImage.reduce((n, s) => n + s.size, 0);
+    let done = 0;
+    for (const s of inImage) {
+      const where = describe(s, layout.name);
+      b.progress(`write ${s.name || s.label || `structure #${s.yamlIndex}`}`, done, total);
+      if (s.filesystem === 'vfat' || s.filesystem === 'vfat-32' || s.filesystem === 'vfat-16' || s.filesystem === 'ext4') {
+        const spec = {
+          imagePath: b.imagePath,
+          offset: s.offset,
+          size: s.size,
+          label: s.label,
+          trees: b.trees.get(s.yamlIndex) ?? [],
+          seed: `${b.seed}\0${layout.name}\0${s.yamlIndex}`,
+          epoch: b.epoch,
+          exec: b.exec,
+          signal: b.signal,
+          where,
+        };
+        try {
+          if (s.filesystem === 'ext4') await buildExt4(spec);
+          else await buildVfat(spec, s.filesystem === 'vfat-16' ? 16 : 32);
+        } catch (err) {
+          throw await explainToolFailure(err, b.imagePath);
+        }
+        filesystems.push(s);
+      } else {
+        const images = b.images.get(s.yamlIndex) ?? [];
+        if (images.length > 0) {
+          const placed = placeImages(s, new Map(images.map((i) => [i.image, i.size])));
+          for (const p of placed) {
+            const img = images.find((i) => i.image === p.image)!;
+            await copyImage(file, img.path, p.offset, written, `write image ${p.image} into ${where}`);
+          }
+        }
+      }
+      done += s.size;
+      b.progress(`write ${s.name || s.label || `structure #${s.yamlIndex}`}`, done, total);
+    }
+    if (filesystems.length > 0) {
+      // What the filesystem tools wrote: the file's data extents where the filesystem reports them, else a scan for non-zero blocks.
+      const extents = await fileExtents(b.exec, b.imagePath, b.signal);
+      for (const s of filesystems) written.push(...(extents ? clip(extents, s.offset, s.size) : await dataRanges(file, s.offset, s.size)));
+    }
+    await writeAll(file, offsetWrites(layout), written, `apply offset-write values in volume "${layout.name}"`);
+    const table = partitionTableFor(layout, { seed: b.seed });
+    await writeAll(file, table.writes, written, `write the partition table of volume "${layout.name}"`);
+    try {
+      await file.sync();
+    } catch (err) {
+      throw writeError(err, `write image ${b.imagePath}`);
+    }
+    return { written, partitions: table.partitions, diskId: table.diskId };
+  } finally {
+    await file.close().catch(() => {});
+  }
+}

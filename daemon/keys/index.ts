@@ -1,0 +1,9 @@
+// daemon/keys: the keyring of signing keys (edge module: files, sqlite, gpg).
+
+export type { KeysErrorKind } from './errors.js';
+export { checkKeyName, defaultKeyName } from './names.js';
+export { rsaKeyGenerator, type KeyGenerator } from './generate.js';
+export { exportFromGnupg, runProgram, type RunProgram } from './gnupg.js';
+export { Keyring, checkPassphrase, type KeyEntry, type KeyringOptions, type KeyProgress } from './keyring.js';
+export { PassphraseVault } from './passphrases.js';
+export { createKeyTask, createKeyTaskKind } from './task.js';

@@ -1,0 +1,33 @@
+import { randomUUID } from 'node:crypto';
+
+/**
+ * Holds passphrases in memory between an API request and the change task that
+ * uses them: task data is persisted in sqlite, so it carries only a token. A
+ * passphrase is taken once and forgotten; a daemon restart forgets them all.
+ */
+export class PassphraseVault {
+  private readonly held = new Map<string, string>();
+
+  /** Keeps a passphrase and returns the token that fetches it. */
+  put(passphrase: string): string {
+    const token = randomUUID();
+    this.held.set(token, passphrase);
+    return token;
+  }
+
+  /** Returns the passphrase once; undefined when unknown or already taken. */
+  take(token: unknown): string | undefined {
+    if (typeof token !== 'string') return undefined;
+    const value = this.held.get(token);
+    this.held.delete(token);
+    return value;
+  }
+
+  forget(token: string): void {
+    this.held.delete(token);
+  }
+
+  clear(): void {
+    this.held.clear();
+  }
+}

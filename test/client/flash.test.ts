@@ -1,0 +1,61 @@
+// The text the flash commands print, from fixed API values.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { renderDrivesTable, renderErasePlan, renderFlashSummary, renderProgressBlock } from '../../client/commands/flash.js';
+import type { DriveInfo, FlashResult, ProgressEvent } from '../../daemon/api/types.js';
+
+const MiB = 1 << 20;
+const card: DriveInfo = {
+  path: '/dev/sdb', name: 'sdb', size: 30_000 * MiB, model: 'Ultra', vendor: 'SanDisk', serial: 'A1', bus: 'usb', removable: true,
+  'read-only': false, loop: false, mountpoints: ['/media/u/boot'], holders: [], 'backing-file': null, verdict: 'ok', reasons: [],
+  partitions: [
+    { path: '/dev/sdb1', size: 256 * MiB, 'fs-type': 'vfat', label: 'system-boot', mountpoints: ['/media/u/boot'] },
+    { path: '/dev/sdb2', size: 2048 * MiB, 'fs-type': 'ext4', label: 'writable', mountpoints: [] },
+  ],
+};
+const system: DriveInfo = { ...card, path: '/dev/sda', name: 'sda', model: 'SSD 860', vendor: 'Samsung', bus: 'sata', removable: false, partitions: [], verdict: 'system', reasons: ['system drive: holds /'] };
+
+describe('flash command output', () => {
+  it('lists drives as a table with verdicts and reasons', () => {
+    assert.equal(
+      renderDrivesTable([system, card]),
+      'Device    Size      Model            Bus   Removable  Verdict  Reasons\n' +
+        '/dev/sda  29.3 GiB  Samsung SSD 860  sata  no         system   system drive: holds /\n' +
+        '/dev/sdb  29.3 GiB  SanDisk Ultra    usb   yes        ok       -\n',
+    );
+  });
+
+  it('shows each drive to be erased with its partitions and mounts', () => {
+    assert.equal(
+      renderErasePlan([card], '/tmp/pi.img'),
+      'Flashing /tmp/pi.img will erase everything on:\n' +
+        '  /dev/sdb  29.3 GiB  SanDisk Ultra (usb)\n' +
+        '    /dev/sdb1  256.0 MiB  vfat  "system-boot"  mounted on /media/u/boot\n' +
+        '    /dev/sdb2  2.0 GiB  ext4  "writable"\n',
+    );
+  });
+
+  it('summarises each drive with write speed, verification and effective speed', () => {
+    const result: FlashResult = {
+      image: '/tmp/pi.img', bmap: '/tmp/pi.img.bmap', 'image-size': 1024 * MiB, 'mapped-bytes': 160 * MiB,
+      targets: [
+        { path: '/dev/sdb', ok: true, 'bytes-written': 160 * MiB, verified: true, mismatches: [], error: null, 'write-seconds': 8, seconds: 16 },
+        { path: '/dev/sdc', ok: false, 'bytes-written': 8 * MiB, verified: false, mismatches: [], error: { kind: 'no-space', message: 'cannot write /dev/sdc at bytes 8388608-12582911: no space left on the drive; use a bigger drive or a smaller image' }, 'write-seconds': 1, seconds: 1 },
+      ],
+    };
+    assert.equal(
+      renderFlashSummary(result),
+      '/tmp/pi.img: 1.0 GiB image, 160.0 MiB of data (bmap /tmp/pi.img.bmap)\n' +
+        'Drive     Result  Written                         Verify        Effective\n' +
+        '/dev/sdb  ok      160.0 MiB in 8.0s (20.0 MiB/s)  verified      64.0 MiB/s\n' +
+        '/dev/sdc  FAILED  8.0 MiB in 1.0s (8.0 MiB/s)     not verified  -\n',
+    );
+  });
+
+  it('draws one progress line per drive in the order they were named', () => {
+    const e = (target: string, bytes: number): ProgressEvent => ({ change: '1', task: '1', status: 'Doing', phase: 'flashing', bytes, total: 100 * MiB, percentage: bytes / MiB, speed: 10 * MiB, eta: 5, target });
+    const lines = renderProgressBlock(['/dev/sdb', '/dev/sdc'], new Map([['/dev/sdc', e('/dev/sdc', 50 * MiB)]]), 120);
+    assert.equal(lines[0], '/dev/sdb  waiting');
+    assert.match(lines[1]!, /^\/dev\/sdc  flashing\s+\[(#+)\.+\]\s+50\.0%\s+50\.0 MiB\/100\.0 MiB\s+10\.0 MiB\/s\s+ETA 0:05$/);
+  });
+});

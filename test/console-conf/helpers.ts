@@ -1,0 +1,137 @@
+import { createServer, type Server } from 'node:http';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { spawn as ptySpawn, type IPty } from 'node-pty';
+import { makeTempDir } from '../helpers/tmp.js';
+
+export const repoRoot = resolve(import.meta.dirname, '..', '..');
+export const mainEntry = join(repoRoot, 'console-conf/main.ts');
+
+/** A syntactically valid public key line of `type` (random key material). */
+export function makeKey(type = 'ssh-ed25519', comment = 'me@laptop', seed = 1): string {
+  const str = (b: Buffer) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(b.length);
+    return Buffer.concat([len, b]);
+  };
+  const body = Buffer.alloc(32, seed);
+  const blob = Buffer.concat([str(Buffer.from(type)), str(body)]);
+  return `${type} ${blob.toString('base64')}${comment ? ' ' + comment : ''}`;
+}
+
+export const ETC_PASSWD = 'root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\nsyslog:x:104:110::/home/syslog:/usr/sbin/nologin\nubuntu:x:1000:1000::/home/ubuntu:/bin/bash\n';
+export const ETC_GROUP = 'root:x:0:\ndaemon:x:1:\nsudo:x:27:\nubuntu:x:1000:\nlxd:x:1001:\n';
+export const ETC_SHADOW = 'root:*:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\nsyslog:*:19000:0:99999:7:::\nubuntu:!:19000:0:99999:7:::\n';
+/** An ed25519 host key (public half only) and what ssh-keygen -l says about it. */
+export const HOST_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPlsl5Ov2jttzUqkbSFmMNsj37TNIDHnHhSjcxXZKxbA root@device';
+
+/** A temporary device root with etc/{passwd,group,shadow} and a host key; `extrausers` adds var/lib/extrausers. */
+export async function makeRoot(opts: { extrausers?: boolean } = {}): Promise<{ root: string; cleanup(): Promise<void> }> {
+  const { dir, cleanup } = await makeTempDir('console-conf-root-');
+  await mkdir(join(dir, 'etc/ssh'), { recursive: true });
+  await mkdir(join(dir, 'etc/sudoers.d'), { recursive: true });
+  await writeFile(join(dir, 'etc/passwd'), ETC_PASSWD);
+  await writeFile(join(dir, 'etc/group'), ETC_GROUP);
+  await writeFile(join(dir, 'etc/shadow'), ETC_SHADOW, { mode: 0o640 });
+  await writeFile(join(dir, 'etc/ssh/ssh_host_ed25519_key.pub'), HOST_KEY + '\n');
+  if (opts.extrausers) await mkdir(join(dir, 'var/lib/extrausers'), { recursive: true });
+  return { root: dir, cleanup };
+}
+
+export interface FakeStore {
+  url: string;
+  /** email -> reply body (object is JSON-encoded, string sent as is); missing -> 404 */
+  sso: Map<string, unknown>;
+  github: Map<string, unknown>;
+  launchpad: Map<string, string>;
+  requests: string[];
+  close(): Promise<void>;
+}
+
+/** A tiny SSO + GitHub + Launchpad stand-in on 127.0.0.1. */
+export async function startFakeStore(): Promise<FakeStore> {
+  const sso = new Map<string, unknown>();
+  const github = new Map<string, unknown>();
+  const launchpad = new Map<string, string>();
+  const requests: string[] = [];
+  const server: Server = createServer((req, res) => {
+    const url = decodeURIComponent(req.url ?? '');
+    requests.push(url);
+    const send = (v: unknown) => {
+      if (v === undefined) {
+        res.writeHead(404, { 'content-type': 'application/json' }).end('{"code":"NOT_FOUND"}');
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end(typeof v === 'string' ? v : JSON.stringify(v));
+    };
+    let m: RegExpExecArray | null;
+    if ((m = /^\/api\/v2\/keys\/(.+)$/.exec(url))) return send(sso.get(m[1]!));
+    if ((m = /^\/users\/([^/]+)\/keys$/.exec(url))) return send(github.get(m[1]!));
+    if ((m = /^\/~([^/]+)\/\+sshkeys$/.exec(url))) return send(launchpad.get(m[1]!));
+    res.writeHead(404).end();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const addr = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${addr.port}`,
+    sso,
+    github,
+    launchpad,
+    requests,
+    close: () => new Promise((r) => server.close(() => r())),
+  };
+}
+
+export interface PtyRun {
+  pty: IPty;
+  output(): string;
+  waitFor(pattern: string | RegExp, timeoutMs?: number): Promise<string>;
+  write(text: string): void;
+  exited: Promise<number>;
+}
+
+/** Runs console-conf on a pty named like a console (tty1, ttyS0). */
+export function runOnPty(args: string[], opts: { name?: string; term?: string; cols?: number; rows?: number } = {}): PtyRun {
+  const pty = ptySpawn(process.execPath, ['--import', 'tsx', mainEntry, ...args], {
+    name: opts.term ?? 'linux',
+    cols: opts.cols ?? 80,
+    rows: opts.rows ?? 24,
+    cwd: repoRoot,
+    env: { ...process.env, TERM: opts.term ?? 'linux', CONSOLE_CONF_TTY: opts.name ?? 'tty1' } as Record<string, string>,
+  });
+  let out = '';
+  const listeners = new Set<() => void>();
+  pty.onData((d) => {
+    out += d;
+    for (const l of listeners) l();
+  });
+  const exited = new Promise<number>((r) => pty.onExit(({ exitCode }) => r(exitCode)));
+  let seen = 0;
+  return {
+    pty,
+    output: () => out,
+    write: (t) => pty.write(t),
+    exited,
+    /** Waits until `pattern` appears after the previous match; resolves with the output so far. */
+    waitFor(pattern, timeoutMs = 15_000) {
+      return new Promise((resolveP, reject) => {
+        const check = () => {
+          const rest = out.slice(seen);
+          const idx = typeof pattern === 'string' ? rest.indexOf(pattern) : rest.search(pattern);
+          if (idx >= 0) {
+            seen += idx + 1;
+            listeners.delete(check);
+            clearTimeout(timer);
+            resolveP(out);
+          }
+        };
+        const timer = setTimeout(() => {
+          listeners.delete(check);
+          reject(new Error(`timed out waiting for ${String(pattern)}; output so far:\n${out}`));
+        }, timeoutMs);
+        listeners.add(check);
+        check();
+      });
+    },
+  };
+}

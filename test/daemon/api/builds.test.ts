@@ -1,0 +1,290 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { encodeAssertion } from '../../../daemon/asserts/index.js';
+import type { BuildInfo, ChangeInfo, GadgetLayoutResult } from '../../../daemon/api/types.js';
+import { decodeGrubEnv, ubootEnvVars } from '../../../daemon/image/build/bootenv.js';
+import { FIXTURE_MODELS, modelJSON } from '../../fixtures/models.js';
+import type { BuiltFixture } from '../../fixtures/snaps.js';
+import { runCli, startDaemon, type DaemonProcess } from '../../helpers/daemon.js';
+import { makeTempDir } from '../../helpers/tmp.js';
+import { fixtureSnaps, modelTime, snapsFor, testTrust, type TestTrust } from '../image/build/helpers.js';
+
+let tmp: { dir: string; cleanup(): Promise<void> };
+let daemon: DaemonProcess;
+let built: Record<string, BuiltFixture>;
+let trust: TestTrust;
+const stateDir = () => join(tmp.dir, 'state');
+const socketPath = () => join(tmp.dir, 'coreforge.socket');
+
+async function start(): Promise<void> {
+  daemon = await startDaemon({ socketPath: socketPath(), stateDir: stateDir() });
+}
+
+before(async () => {
+  tmp = await makeTempDir('coreforge-builds-api-');
+  [built, trust] = await Promise.all([fixtureSnaps(join(tmp.dir, 'snaps')), testTrust()]);
+  await start();
+  await daemon.transport.call('POST', '/v1/assertions', { assertions: `${encodeAssertion(trust.root)}\n${encodeAssertion(trust.rootAccount)}`, trusted: true });
+  await daemon.transport.call('POST', '/v1/assertions', { assertions: `${encodeAssertion(trust.brandAccount)}\n${encodeAssertion(trust.brandKey)}` });
+  for (const name of Object.keys(FIXTURE_MODELS)) writeFileSync(join(tmp.dir, `${name}.model`), trust.signModel(name));
+});
+after(async () => {
+  await daemon.stop();
+  if (!process.env.KEEP_TMP) await tmp.cleanup();
+});
+
+function snapArgs(name: string): string[] {
+  return snapsFor(built, FIXTURE_MODELS[name]!).flatMap((p) => ['--snap', p]);
+}
+
+async function cliBuild(name: string, out: string, extra: string[] = []) {
+  return runCli(['build', '-O', out, ...snapArgs(name), ...extra, join(tmp.dir, `${name}.model`)], { socketPath: socketPath(), timeoutMs: 120_000 });
+}
+
+interface SfdiskPartition {
+  start: number;
+  size: number;
+  type: string;
+  name?: string;
+  bootable?: boolean;
+}
+function partitions(image: string): { label: string; partitions: SfdiskPartition[] } {
+  return JSON.parse(execFileSync('sfdisk', ['--json', image], { encoding: 'utf8' })).partitiontable;
+}
+
+/** Copies one partition out of the image (fsck tools want a whole device). */
+function extract(image: string, p: SfdiskPartition, name: string): string {
+  const out = join(tmp.dir, name);
+  execFileSync('dd', [`if=${image}`, `of=${out}`, 'bs=1M', 'iflag=skip_bytes,count_bytes', `skip=${p.start * 512}`, `count=${p.size * 512}`, 'status=none']);
+  return out;
+}
+
+/** Runs `fn` on a read-only loop device over one partition of the image (no copy). */
+function onLoop<T>(image: string, p: SfdiskPartition, fn: (dev: string) => T): T {
+  const dev = execFileSync('losetup', ['-f', '--show', '-r', '-o', String(p.start * 512), '--sizelimit', String(p.size * 512), image], { encoding: 'utf8' }).trim();
+  try {
+    return fn(dev);
+  } finally {
+    execFileSync('losetup', ['-d', dev]);
+  }
+}
+function fsckVfat(image: string, p: SfdiskPartition): void {
+  onLoop(image, p, (dev) => execFileSync('fsck.vfat', ['-n', dev], { encoding: 'utf8' }));
+}
+function e2fsck(image: string, p: SfdiskPartition): void {
+  onLoop(image, p, (dev) => execFileSync('e2fsck', ['-fn', dev], { stdio: 'pipe' }));
+}
+function mdir(image: string, offset: number, path: string): string {
+  return execFileSync('mdir', ['-i', `${image}@@${offset}`, '-b', path], { encoding: 'utf8', env: { ...process.env, MTOOLS_SKIP_CHECK: '1' } });
+}
+function mread(image: string, offset: number, path: string): Buffer {
+  const out = join(tmp.dir, 'mread.bin');
+  execFileSync('mcopy', ['-n', '-o', '-i', `${image}@@${offset}`, `::${path}`, out], { env: { ...process.env, MTOOLS_SKIP_CHECK: '1' } });
+  return readFileSync(out);
+}
+function debugfs(part: string, command: string): string {
+  return execFileSync('debugfs', ['-R', command, part], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+}
+function sha256(path: string): string {
+  return execFileSync('sha256sum', [path], { encoding: 'utf8' }).split(' ')[0]!;
+}
+/**
+ * `bmaptool copy` of the image into a file reproduces it byte for byte. For
+ * big sparse images (UC20: 3 GiB, mostly holes) reading every byte twice is
+ * slow here, so `full: false` compares the mapped ranges and checks with
+ * filefrag that the image holds no data outside them.
+ */
+function bmapCopyMatches(image: string, full = true): void {
+  const copy = join(tmp.dir, 'bmap-copy.img');
+  execFileSync('bmaptool', ['copy', '--bmap', `${image}.bmap`, image, copy], { stdio: 'pipe' });
+  try {
+    if (full) {
+      execFileSync('cmp', [image, copy]);
+      return;
+    }
+    const ranges = [...readFileSync(`${image}.bmap`, 'utf8').matchAll(/<Range[^>]*>\s*(\d+)(?:-(\d+))?\s*<\/Range>/g)].map((m) => [Number(m[1]), Number(m[2] ?? m[1])] as const);
+    for (const [first, last] of ranges) {
+      const args = ['bs=4096', `skip=${first}`, `count=${last - first + 1}`, 'status=none'];
+      assert.ok(execFileSync('dd', [`if=${image}`, ...args]).equals(execFileSync('dd', [`if=${copy}`, ...args])), `blocks ${first}-${last}`);
+    }
+    const extents = execFileSync('filefrag', ['-s', '-v', '-b4096', image], { encoding: 'utf8' });
+    for (const m of extents.matchAll(/^\s*\d+:\s+(\d+)\.\.\s*(\d+):/gm)) {
+      const [a, b] = [Number(m[1]), Number(m[2])];
+      assert.ok(ranges.some(([first, last]) => a >= first && b <= last), `data extent ${a}-${b} is in the bmap`);
+    }
+    assert.equal(execFileSync('stat', ['-c', '%s', copy], { encoding: 'utf8' }), execFileSync('stat', ['-c', '%s', image], { encoding: 'utf8' }));
+  } finally {
+    execFileSync('rm', ['-f', copy]);
+  }
+}
+
+test('the UC18 my-pi3 model builds through the daemon into a bootable pi.img', async () => {
+  const out = join(tmp.dir, 'pi-out');
+  const res = await cliBuild('my-pi3', out, ['-c', 'beta']);
+  assert.equal(res.code, 0, res.stderr);
+  assert.match(res.stdout, /build \d+ done: model "my-pi3"/);
+  assert.match(res.stderr, /WARNING: "snapd", "pi-kernel", "core18", "pi" installed from local snaps disconnected from a store cannot be refreshed subsequently!/);
+  const image = join(out, 'pi.img');
+  const table = partitions(image);
+  assert.equal(table.label, 'dos');
+  assert.deepEqual(table.partitions.map((p) => [p.start, p.size, p.type, p.bootable ?? false]), [
+    [2048, 524288, 'c', true],
+    [526336, 65536, '83', false],
+  ]);
+  const [boot, data] = table.partitions as [SfdiskPartition, SfdiskPartition];
+  fsckVfat(image, boot);
+  e2fsck(image, data);
+  const writable = extract(image, data, 'pi-writable.part');
+  const listing = mdir(image, boot.start * 512, '::/');
+  for (const f of ['::/uboot.env', '::/config.txt', '::/bcm2710-rpi-3-b.dtb', '::/pi-kernel_x1.snap/']) assert.ok(listing.includes(f), `${f} in\n${listing}`);
+  assert.ok(mdir(image, boot.start * 512, '::/pi-kernel_x1.snap').includes('kernel.img'));
+  const env = ubootEnvVars(mread(image, boot.start * 512, '/uboot.env'), 'uboot.env');
+  assert.equal(env.snap_core, 'core18_x1.snap');
+  assert.equal(env.snap_kernel, 'pi-kernel_x1.snap');
+  assert.equal(env.snap_mode, undefined);
+  assert.equal(
+    debugfs(writable, 'cat /var/lib/snapd/seed/seed.yaml'),
+    'snaps:\n- name: snapd\n  unasserted: true\n  file: snapd_x1.snap\n- name: pi-kernel\n  unasserted: true\n  file: pi-kernel_x1.snap\n' +
+      '- name: core18\n  unasserted: true\n  file: core18_x1.snap\n- name: pi\n  unasserted: true\n  file: pi_x1.snap\n',
+  );
+  const asserts = debugfs(writable, 'ls /var/lib/snapd/seed/assertions');
+  for (const f of ['model', 'acme.account', `${trust.brand.publicKey.id}.account-key`]) assert.ok(asserts.includes(f), `${f} in ${asserts}`);
+  assert.equal(debugfs(writable, 'cat /var/lib/snapd/seed/assertions/model'), readFileSync(join(tmp.dir, 'my-pi3.model'), 'utf8'));
+  const seedSnaps = debugfs(writable, 'ls /var/lib/snapd/seed/snaps');
+  for (const f of ['snapd_x1.snap', 'pi-kernel_x1.snap', 'core18_x1.snap', 'pi_x1.snap']) assert.ok(seedSnaps.includes(f));
+  assert.match(debugfs(writable, 'stat /var/lib/snapd/snaps/pi-kernel_x1.snap'), /Fast link dest: "\.\.\/seed\/snaps\/pi-kernel_x1\.snap"/);
+  bmapCopyMatches(image);
+
+  const report = JSON.parse(readFileSync(join(out, 'build.json'), 'utf8'));
+  assert.deepEqual(report.snaps.map((s: { name: string; channel: string; revision: string }) => [s.name, s.channel, s.revision]), [
+    ['snapd', 'beta', 'x1'], ['pi-kernel', '18-pi3/beta', 'x1'], ['core18', 'beta', 'x1'], ['pi', '18-pi3/beta', 'x1'],
+  ]);
+  assert.equal(readFileSync(join(out, 'seed.manifest'), 'utf8'), 'core18 x1\npi x1\npi-kernel x1\nsnapd x1\n');
+  const builds = (await daemon.transport.call('GET', '/v1/builds')) as BuildInfo[];
+  const info = (await daemon.transport.call('GET', `/v1/builds/${builds.at(-1)!.id}`)) as BuildInfo;
+  assert.equal(info.status, 'Done');
+  assert.deepEqual(info.artifacts.map((a) => a.name), ['pi.img', 'pi.img.bmap', 'seed.manifest', 'snaps.manifest']);
+  assert.equal(info.artifacts[0]!.sha256, sha256(image));
+  const change = (await daemon.transport.call('GET', `/v1/changes/${info.change}`)) as ChangeInfo;
+  assert.deepEqual(change.tasks.map((t) => t.summary), ['prepare', 'verify-model', 'read-snaps', 'resolve-snaps', 'unpack-gadget', 'write-seed', 'stage-content', 'build-volumes', 'write-bmap', 'finish']);
+  assert.ok(change.tasks.every((t) => t.status === 'Done'));
+});
+
+test('the UC16 pc model builds into a GPT pc.img with grub environment and offset-write', async () => {
+  const out = join(tmp.dir, 'pc16-out');
+  const res = await runCli(['snap', '-O', out, ...snapArgs('coreforge-pc-16'), '--disable-console-conf', join(tmp.dir, 'coreforge-pc-16.model')], { socketPath: socketPath(), timeoutMs: 120_000 });
+  assert.equal(res.code, 0, res.stderr);
+  const image = join(out, 'pc.img');
+  const table = partitions(image);
+  assert.equal(table.label, 'gpt');
+  assert.deepEqual(table.partitions.map((p) => [p.start, p.size, p.type, p.name]), [
+    [2048, 2048, '21686148-6449-6E6F-744E-656564454649', 'BIOS Boot'],
+    [4096, 102400, 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B', 'EFI System'],
+    [106496, 65536, '0FC63DAF-8483-4772-8E79-3D69D8477DE4', 'writable'],
+  ]);
+  const bytes = readFileSync(image);
+  assert.equal(bytes.readUInt32LE(92), 2048, 'offset-write: mbr+92 holds the BIOS Boot start sector');
+  const bootImg = execFileSync('unsquashfs', ['-cat', built['pc-16']!.path, 'pc-boot.img']);
+  bootImg.writeUInt32LE(2048, 92);
+  assert.equal(bytes.subarray(0, 440).toString('hex'), bootImg.toString('hex'), 'the mbr structure holds pc-boot.img (with the offset-write)');
+  const [, esp, data] = table.partitions as [SfdiskPartition, SfdiskPartition, SfdiskPartition];
+  fsckVfat(image, esp);
+  e2fsck(image, data);
+  const writable = extract(image, data, 'pc-writable.part');
+  const env = Object.fromEntries(decodeGrubEnv(mread(image, esp.start * 512, '/EFI/ubuntu/grubenv')));
+  assert.deepEqual(env, { snap_mode: '', snap_try_core: '', snap_try_kernel: '', snap_core: 'core_x1.snap', snap_kernel: 'pc-kernel_x1.snap' });
+  assert.ok(mdir(image, esp.start * 512, '::/EFI/boot').includes('bootx64.efi'));
+  assert.equal(
+    debugfs(writable, 'cat /var/lib/snapd/seed/seed.yaml'),
+    'snaps:\n- name: core\n  unasserted: true\n  file: core_x1.snap\n- name: pc-kernel\n  unasserted: true\n  file: pc-kernel_x1.snap\n- name: pc\n  unasserted: true\n  file: pc_x1.snap\n',
+  );
+  assert.match(debugfs(writable, 'ls -l /var/lib/console-conf'), /complete/);
+  bmapCopyMatches(image);
+});
+
+test('the UC20 dangerous pc model builds into pc.img with the recovery system on ubuntu-seed', async () => {
+  const out = join(tmp.dir, 'pc20-out');
+  const res = await cliBuild('coreforge-pc-20-dangerous', out);
+  assert.equal(res.code, 0, res.stderr);
+  const image = join(out, 'pc.img');
+  const table = partitions(image);
+  assert.deepEqual(table.partitions.map((p) => [p.start, p.size, p.type, p.name]), [
+    [2048, 2048, '21686148-6449-6E6F-744E-656564454649', 'BIOS Boot'],
+    [4096, 2457600, 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B', 'ubuntu-seed'],
+  ]);
+  const seed = table.partitions[1]!;
+  fsckVfat(image, seed);
+  const off = seed.start * 512;
+  const system = mdir(image, off, '::/systems/20260101');
+  for (const f of ['model', 'options.yaml', 'assertions/', 'snaps/']) assert.ok(system.includes(`::/systems/20260101/${f}`), system);
+  assert.ok(mdir(image, off, '::/systems/20260101/snaps').includes('pc-kernel_5.4.0-174.193.1.snap'));
+  assert.ok(mdir(image, off, '::/systems/20260101/assertions').includes('model-etc'));
+  assert.deepEqual(Object.fromEntries(decodeGrubEnv(mread(image, off, '/EFI/ubuntu/grubenv'))), { snapd_recovery_mode: 'install', snapd_recovery_system: '20260101' });
+  assert.equal(mread(image, off, '/systems/20260101/model').toString('utf8'), readFileSync(join(tmp.dir, 'coreforge-pc-20-dangerous.model'), 'utf8'));
+  bmapCopyMatches(image, false);
+});
+
+test('a build killed with the daemon and resumed with --resume gives the same image', async () => {
+  const out = join(tmp.dir, 'resume-out');
+  const work = join(tmp.dir, 'resume-work');
+  const model = readFileSync(join(tmp.dir, 'my-pi3.model'), 'utf8');
+  const id = (await daemon.transport.call('POST', '/v1/builds', {
+    model,
+    'model-source': 'my-pi3.model',
+    snaps: snapsFor(built, FIXTURE_MODELS['my-pi3']!),
+    channel: 'beta',
+    'output-dir': out,
+    workdir: work,
+    thru: 'stage-content',
+  })) as string;
+  for (;;) {
+    const c = (await daemon.transport.call('GET', `/v1/changes/${id}`)) as ChangeInfo;
+    if (c.ready) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await daemon.crash();
+  await start();
+  assert.deepEqual(readdirSync(out).filter((f) => f.endsWith('.img')), []);
+  const res = await cliBuild('my-pi3', out, ['-c', 'beta', '-w', work, '--resume']);
+  assert.equal(res.code, 0, res.stderr);
+  assert.equal(sha256(join(out, 'pi.img')), sha256(join(tmp.dir, 'pi-out', 'pi.img')));
+  const again = await cliBuild('my-pi3', out, ['-w', work, '--resume']);
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /cannot resume the build in .*resume-work: it holds a build with other inputs/);
+});
+
+test('bad inputs through the CLI fail with the daemon\'s message', async () => {
+  const unsigned = join(tmp.dir, 'unsigned.model');
+  writeFileSync(unsigned, JSON.stringify(modelJSON('my-pi3', 'acme', modelTime)));
+  const res = await runCli(['build', '-O', join(tmp.dir, 'bad-out'), ...snapArgs('my-pi3'), unsigned], { socketPath: socketPath(), timeoutMs: 60_000 });
+  assert.equal(res.code, 1);
+  assert.match(res.stderr, /cannot use model unsigned\.model: it is an unsigned model \(JSON\); sign it first/);
+  assert.equal(existsSync(join(tmp.dir, 'bad-out', 'pi.img')), false);
+  const relative = await daemon.transport.call('POST', '/v1/builds', { model: 'x', 'output-dir': 'out' }).catch((e: Error) => e.message);
+  assert.equal(relative, 'cannot start build: output directory "out" must be an absolute path (the daemon does not share the client\'s working directory)');
+  const missing = await daemon.transport.call('GET', '/v1/builds/999').catch((e: Error & { kind?: string }) => `${e.kind}: ${e.message}`);
+  assert.equal(missing, 'build-not-found: cannot find build "999": no build has that id; list builds with "coreforge builds"');
+});
+
+test('gadget validate prints the computed layout of a gadget snap', async () => {
+  const res = await runCli(['gadget', 'validate', built['pi-18']!.path, '--model', join(tmp.dir, 'my-pi3.model'), '--json'], { socketPath: socketPath() });
+  assert.equal(res.code, 0, res.stderr);
+  const layout = JSON.parse(res.stdout) as GadgetLayoutResult;
+  assert.equal(layout.rules, 'uc16');
+  assert.equal(layout['content-checked'], true);
+  assert.deepEqual(layout.volumes.map((v) => [v.name, v.schema, v.bootloader]), [['pi', 'mbr', 'u-boot']]);
+  assert.deepEqual(layout.volumes[0]!.structures.map((s) => [s.label, s.role, s.type, s.filesystem, s.offset, s.size]), [
+    ['system-boot', 'system-boot', '0C', 'vfat', 1048576, 268435456],
+    ['writable', 'system-data', '83,0FC63DAF-8483-4772-8E79-3D69D8477DE4', 'ext4', 269484032, 0],
+  ]);
+  const text = await runCli(['gadget', 'validate', built['pc-20']!.path], { socketPath: socketPath() });
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /volume pc: schema gpt, bootloader grub/);
+  assert.match(text.stdout, /ubuntu-seed +system-seed +EF,C12A7328-F81F-11D2-BA4B-00A0C93EC93B +vfat +2097152 +1258291200/);
+  const bad = await runCli(['gadget', 'validate', built['bad-gadget-no-gadget-yaml']!.path], { socketPath: socketPath() });
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /cannot read meta\/gadget\.yaml of gadget .*bad-gadget-no-gadget-yaml\.snap: the file is missing/);
+});

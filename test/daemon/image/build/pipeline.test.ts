@@ -1,0 +1,181 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { encodeAssertion, signAssertion, signerFromKeyObject } from '../../../../daemon/asserts/index.js';
+import { generateKeyPairSync } from 'node:crypto';
+import { runTool } from '../../../../daemon/image/build/exec.js';
+import type { BuildParams } from '../../../../daemon/image/build/params.js';
+import { runBuild, type BuildEnv } from '../../../../daemon/image/build/pipeline.js';
+import { notAllowedExceptForDangerous } from '../../../../daemon/image/build/resolve.js';
+import { isCoreforgeError } from '../../../../daemon/errors.js';
+import { FIXTURE_MODELS, modelJSON } from '../../../fixtures/models.js';
+import { buildFixtureSnap, fixtureSpec, type BuiltFixture, type FixtureSpec } from '../../../fixtures/snaps.js';
+import { PI_18_GADGET_YAML } from '../../../fixtures/catalog/gadget-yamls.js';
+import { makeTempDir } from '../../../helpers/tmp.js';
+import { fixtureSnaps, modelTime, snapsFor, testTrust, type TestTrust } from './helpers.js';
+
+let tmp: { dir: string; cleanup(): Promise<void> };
+let built: Record<string, BuiltFixture>;
+let trust: TestTrust;
+let n = 0;
+
+before(async () => {
+  tmp = await makeTempDir('coreforge-build-');
+  built = await fixtureSnaps(join(tmp.dir, 'snaps'));
+  trust = await testTrust();
+});
+after(() => tmp.cleanup());
+
+function env(logs: string[] = []): BuildEnv {
+  return { exec: runTool, lookups: trust.lookups, progress: () => {}, log: (_l, m) => logs.push(m) };
+}
+
+function params(name: string, snaps: string[], extra: Partial<BuildParams> = {}): BuildParams {
+  n++;
+  return {
+    model: trust.signModel(name),
+    modelSource: `${name}.model`,
+    snaps,
+    channel: '',
+    outputDir: join(tmp.dir, `out-${n}`),
+    workDir: join(tmp.dir, `work-${n}`),
+    sectorSize: 512,
+    validation: 'ignore',
+    disableConsoleConf: false,
+    ...extra,
+  };
+}
+
+/** The snaps of a fixture model with some replaced (by id) or removed (undefined). */
+function snapsWith(name: string, replace: Record<string, string | undefined>): string[] {
+  return FIXTURE_MODELS[name]!.flatMap((id) => (id in replace ? (replace[id] === undefined ? [] : [replace[id]!]) : [built[id]!.path]));
+}
+
+async function custom(spec: FixtureSpec): Promise<string> {
+  return (await buildFixtureSnap(spec, join(tmp.dir, 'custom'))).path;
+}
+
+async function failure(p: BuildParams): Promise<{ kind: string; message: string }> {
+  try {
+    await runBuild(p, env());
+  } catch (err) {
+    assert.ok(isCoreforgeError(err), `expected a CoreforgeError, got ${(err as Error).stack}`);
+    return { kind: err.kind, message: err.message };
+  }
+  return { kind: 'none', message: '<no error>' };
+}
+
+function sha256(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+test('bad inputs fail the build with a clear error and leave no image', async () => {
+  const stranger = signerFromKeyObject(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey);
+  const byStranger = encodeAssertion(signAssertion('model', modelJSON('my-pi3', 'acme', modelTime), undefined, stranger, { time: new Date('2026-01-01T00:00:00Z') }));
+  const pi = snapsFor(built, FIXTURE_MODELS['my-pi3']!);
+  const kernelAsApp = await custom({ ...fixtureSpec('pc-kernel-18'), id: 'test-kernel-as-app', fileName: 'test-kernel-as-app.snap', snapYaml: { ...(fixtureSpec('pc-kernel-18').snapYaml as Record<string, unknown>), type: 'app' } });
+  const tinyBoot = await custom({
+    ...fixtureSpec('pi-18'),
+    id: 'test-pi-tiny-boot',
+    fileName: 'test-pi-tiny-boot.snap',
+    files: fixtureSpec('pi-18').files.map((f) => (f.path === 'meta/gadget.yaml' ? { path: f.path, text: PI_18_GADGET_YAML.replace('size: 256M', 'size: 393216') } : f)),
+  });
+  const cases: [string, BuildParams, string, string][] = [
+    ['unsigned model', { ...params('my-pi3', pi), model: JSON.stringify(modelJSON('my-pi3', 'acme', modelTime)) }, 'invalid-model',
+      'cannot use model my-pi3.model: it is an unsigned model (JSON); sign it first ("snap sign -k KEY < model.json > model.assert" or "coreforge sign") and build with the signed model'],
+    ['model signed by an unknown key', { ...params('my-pi3', pi), model: byStranger }, 'untrusted-model',
+      `cannot verify model "my-pi3" of brand "acme": no matching public key "${stranger.publicKey.id}" for signature by "acme"; import the brand's account and account-key assertions (or sign the model with a key known to coreforged)`],
+    ['not a model', { ...params('my-pi3', pi), model: encodeAssertion(trust.brandAccount) }, 'invalid-model',
+      'assertion in "my-pi3.model" is not a model assertion (it is a account assertion); pass the signed model assertion'],
+    ['snap for another architecture', params('coreforge-pc-18', snapsWith('coreforge-pc-18', { 'pc-kernel-18': built['bad-wrong-arch']!.path })), 'invalid-snap',
+      'snap "pc-kernel" supported architectures (arm64) are incompatible with the model architecture (amd64)'],
+    ['missing gadget', params('my-pi3', snapsWith('my-pi3', { 'pi-18': undefined })), 'invalid-snap-set',
+      'cannot find gadget "pi" (channel 18-pi3) required by model "my-pi3" among the local snap files; pass its .snap file with --snap PATH (downloading from a store is not available yet)'],
+    ['missing kernel', params('coreforge-pc-16', snapsWith('coreforge-pc-16', { 'pc-kernel-16': undefined })), 'invalid-snap-set',
+      'cannot find kernel "pc-kernel" (channel 16) required by model "coreforge-pc-16" among the local snap files; pass its .snap file with --snap PATH (downloading from a store is not available yet)'],
+    ['snap of the wrong type', params('coreforge-pc-18', snapsWith('coreforge-pc-18', { 'pc-kernel-18': kernelAsApp })), 'invalid-snap', 'kernel "pc-kernel" has unexpected type: app'],
+    ['file that is not a snap', params('coreforge-pc-18', snapsWith('coreforge-pc-18', { 'pc-kernel-18': built['bad-not-squashfs']!.path })), 'invalid-snap',
+      `cannot use snap file ${built['bad-not-squashfs']!.path}: it is not a squashfs snap with a meta/snap.yaml; pass a .snap built by snapcraft`],
+    ['gadget without gadget.yaml', params('coreforge-pc-18', snapsWith('coreforge-pc-18', { 'pc-18': built['bad-gadget-no-gadget-yaml']!.path })), 'invalid-gadget',
+      'cannot read meta/gadget.yaml of gadget snap bad-gadget-no-gadget-yaml.snap: the file is missing; a gadget snap must ship meta/gadget.yaml describing its volumes'],
+    ['content source with ..', params('coreforge-pc-18', snapsWith('coreforge-pc-18', { 'pc-18': built['bad-gadget-dotdot']!.path })), 'invalid-gadget',
+      'invalid volume "pc": invalid structure #2 ("EFI System"): invalid content #3: filesystem content source "../../../../etc/shadow" contains "../", which could reach outside the gadget snap; use a path inside the snap'],
+    ['content symlink escaping the gadget', params('coreforge-pc-18', snapsWith('coreforge-pc-18', { 'pc-18': built['bad-gadget-symlink-escape']!.path })), 'invalid-gadget-content',
+      'structure #2 ("EFI System"), content source:grub.cfg: source path is a symlink to a missing file; replace it with the file itself'],
+    ['content larger than its structure', params('my-pi3', snapsWith('my-pi3', { 'pi-18': tinyBoot })), 'invalid-gadget-content',
+      'cannot fit the content of structure #0 ("system-boot") of volume "pi": its files need at least 634880 bytes (620 KiB) but the structure is 393216 bytes (384 KiB); raise the structure size in gadget.yaml or ship less content'],
+    ['unasserted local snap with a signed-grade model', params('coreforge-pc-20', snapsFor(built, FIXTURE_MODELS['coreforge-pc-20']!)), 'invalid-snap-set', notAllowedExceptForDangerous],
+  ];
+  for (const [what, p, kind, message] of cases) {
+    const got = await failure(p);
+    assert.equal(got.kind, kind, what);
+    assert.equal(got.message, message, what);
+    let left: string[] = [];
+    try {
+      left = readdirSync(p.outputDir).filter((f) => f.includes('.img'));
+    } catch {
+      // never created
+    }
+    assert.deepEqual(left, [], `${what}: no image left`);
+  }
+});
+
+/** Mounts a small tmpfs (read-only when asked) for the duration of `fn`. */
+async function withTmpfs(dir: string, options: string, fn: () => Promise<void>): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  execFileSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir]);
+  try {
+    await fn();
+  } finally {
+    execFileSync('umount', [dir]);
+  }
+}
+
+test('an output dir that is not writable and a full disk are clean errors with no image left', async () => {
+  const pi = snapsFor(built, FIXTURE_MODELS['my-pi3']!);
+  const ro = join(tmp.dir, 'ro');
+  await withTmpfs(ro, 'size=1M,ro', async () => {
+    const got = await failure(params('my-pi3', pi, { outputDir: ro }));
+    assert.deepEqual(got, { kind: 'output-not-writable', message: `cannot use output directory ${ro}: it is not writable (EROFS); choose a directory you can write to with -O` });
+  });
+  const full = join(tmp.dir, 'full');
+  await withTmpfs(full, 'size=256k', async () => {
+    const p = params('my-pi3', pi, { outputDir: full });
+    const got = await failure(p);
+    assert.equal(got.kind, 'no-space', got.message);
+    assert.match(got.message, /^cannot make the vfat filesystem of structure #0 \("system-boot"\) of volume "pi": no space left on device|^cannot copy the content of structure #0 .*no space left on device|^cannot .*: no space left on device/);
+    assert.deepEqual(readdirSync(full).filter((f) => f.includes('.img')), []);
+  });
+});
+
+test('a build stopped after a step and resumed gives the same image as one run straight through', async () => {
+  const pi = snapsFor(built, FIXTURE_MODELS['my-pi3']!);
+  const straight = params('my-pi3', pi);
+  const logs: string[] = [];
+  const state = await runBuild(straight, env(logs));
+  assert.deepEqual(state.done.at(-1), 'finish');
+  const resumed = { ...params('my-pi3', pi), model: straight.model };
+  const partial = await runBuild(resumed, env(), { until: 'write-seed' });
+  assert.deepEqual(partial.done, ['prepare', 'verify-model', 'read-snaps', 'resolve-snaps', 'unpack-gadget', 'write-seed']);
+  assert.deepEqual(readdirSync(resumed.outputDir), []);
+  const done = await runBuild(resumed, env(), { resume: true });
+  assert.equal(done.timings['write-seed'], partial.timings['write-seed'], 'finished steps are not run again');
+  assert.equal(sha256(join(resumed.outputDir, 'pi.img')), sha256(join(straight.outputDir, 'pi.img')));
+  assert.equal(readFileSync(join(resumed.outputDir, 'pi.img.bmap'), 'utf8'), readFileSync(join(straight.outputDir, 'pi.img.bmap'), 'utf8'));
+  const other = { ...resumed, channel: 'beta' };
+  assert.deepEqual(await failure({ ...other }).then((f) => f.kind), 'none');
+});
+
+test('an image size too small is grown with a warning', async () => {
+  const logs: string[] = [];
+  const p = params('my-pi3', snapsFor(built, FIXTURE_MODELS['my-pi3']!), { imageSize: 1024 * 1024 });
+  const state = await runBuild(p, env(logs));
+  const warning = 'WARNING: image size 1048576 (1 MiB) for volume "pi" is smaller than the minimum of 303038464 bytes (289 MiB); the image is grown to that size';
+  assert.ok(logs.includes(warning), logs.join('\n'));
+  assert.ok(state.warnings.includes(warning));
+  assert.equal(state.volumes?.[0]?.size, 303038464);
+});
