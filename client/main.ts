@@ -4,6 +4,7 @@ import { packageVersion } from '../daemon/api/version.js';
 import { registerAssertionCommands } from './commands/assertions.js';
 import { registerBuildCommands } from './commands/build.js';
 import { registerChangeCommands } from './commands/changes.js';
+import { registerCompletionCommand } from './commands/completion.js';
 import { registerFlashCommands } from './commands/flash.js';
 import { registerKeyCommands } from './commands/keys.js';
 import { registerLoginCommands } from './commands/login.js';
@@ -29,6 +30,7 @@ export function buildProgram(env: NodeJS.ProcessEnv): { program: Command; dispos
   registerStoreCommands(program, cli);
   registerAssertionCommands(program, cli, env);
   registerBuildCommands(program, cli);
+  registerCompletionCommand(program, cli);
   for (const cmd of program.commands) cmd.exitOverride();
   return { program, dispose: cli.dispose };
 }
