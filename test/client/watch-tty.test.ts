@@ -1,27 +1,17 @@
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import * as pty from 'node-pty';
-import { cliEntry, repoRoot, startDaemon, type DaemonProcess } from '../helpers/daemon.js';
-import { makeTempDir } from '../helpers/tmp.js';
+import { cliEntry, repoRoot, useDaemon, type DaemonProcess } from '../helpers/daemon.js';
 
 describe('coreforge watch on a terminal', () => {
+  const use = useDaemon();
   let daemon: DaemonProcess;
-  let cleanup: () => Promise<void>;
-  before(async () => {
-    const tmp = await makeTempDir();
-    cleanup = tmp.cleanup;
-    daemon = await startDaemon({ socketPath: join(tmp.dir, 'tty.sock'), stateDir: join(tmp.dir, 'state') });
-  });
-  after(async () => {
-    await daemon.stop();
-    await cleanup();
-  });
+  before(() => (daemon = use.daemon()));
 
   it('redraws one progress line with a bar, percentage, size and speed, then prints the result', async () => {
     const id = await daemon.transport.call<string>('POST', '/v1/test/changes', {
       summary: 'flash demo',
-      tasks: [{ kind: 'test-sleep', data: { ms: 1500, steps: 30, total: 64 * 1024 * 1024, phase: 'flashing' } }],
+      tasks: [{ kind: 'test-sleep', data: { ms: 5000, steps: 60, total: 64 * 1024 * 1024, phase: 'flashing' } }],
     });
     const term = pty.spawn(process.execPath, ['--import', 'tsx', cliEntry, 'watch', id], {
       name: 'xterm-256color',

@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
+import { after, before } from 'node:test';
 import { Transport } from '../../client/transport.js';
+import { makeTempDir } from './tmp.js';
 
 export const repoRoot = resolve(import.meta.dirname, '..', '..');
 /** The daemon entry used by most tests: the real one plus test-only task kinds. */
@@ -116,4 +118,23 @@ export function runCli(
       resolvePromise({ code: code ?? -1, stdout, stderr });
     });
   });
+}
+
+/**
+ * One coreforged for a whole describe block: started in `before` in a fresh
+ * temp dir, stopped and cleaned in `after`. Returns getters for the daemon and
+ * its temp dir (valid inside tests).
+ */
+export function useDaemon(options: Partial<SpawnOptions> = {}): { daemon(): DaemonProcess; dir(): string } {
+  let daemon: DaemonProcess | undefined;
+  let tmp: { dir: string; cleanup(): Promise<void> } | undefined;
+  before(async () => {
+    tmp = await makeTempDir();
+    daemon = await startDaemon({ socketPath: join(tmp.dir, 'coreforge.sock'), stateDir: join(tmp.dir, 'state'), ...options });
+  });
+  after(async () => {
+    await daemon?.stop();
+    await tmp?.cleanup();
+  });
+  return { daemon: () => daemon!, dir: () => tmp!.dir };
 }

@@ -1,23 +1,13 @@
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { EventStream } from '../../../client/events.js';
 import type { ProgressEvent, StatusEvent } from '../../../daemon/api/types.js';
-import { startDaemon, type DaemonProcess } from '../../helpers/daemon.js';
-import { makeTempDir } from '../../helpers/tmp.js';
+import { useDaemon, type DaemonProcess } from '../../helpers/daemon.js';
 
 describe('live progress over socket.io on the API socket', () => {
+  const use = useDaemon();
   let daemon: DaemonProcess;
-  let cleanup: () => Promise<void>;
-  before(async () => {
-    const tmp = await makeTempDir();
-    cleanup = tmp.cleanup;
-    daemon = await startDaemon({ socketPath: join(tmp.dir, 'ev.sock'), stateDir: join(tmp.dir, 'state') });
-  });
-  after(async () => {
-    await daemon.stop();
-    await cleanup();
-  });
+  before(() => (daemon = use.daemon()));
 
   const collect = (stream: EventStream, change: () => string | undefined) => {
     const got: { progress: ProgressEvent[]; status: StatusEvent[]; times: number[] } = { progress: [], status: [], times: [] };

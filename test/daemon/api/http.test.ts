@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { after, before, describe, it } from 'node:test';
-import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
 import type { ApiResponse, ChangeInfo, SystemInfo } from '../../../daemon/api/types.js';
-import { startDaemon, type DaemonProcess } from '../../helpers/daemon.js';
-import { makeTempDir } from '../../helpers/tmp.js';
+import { useDaemon, type DaemonProcess } from '../../helpers/daemon.js';
 
 /** A raw request over the daemon's socket, for bodies and headers the client never sends. */
 function rawRequest(
@@ -35,17 +33,9 @@ const waitReady = async (daemon: DaemonProcess, id: string): Promise<ChangeInfo>
 };
 
 describe('coreforged HTTP API over its Unix socket', () => {
+  const use = useDaemon();
   let daemon: DaemonProcess;
-  let cleanup: () => Promise<void>;
-  before(async () => {
-    const tmp = await makeTempDir();
-    cleanup = tmp.cleanup;
-    daemon = await startDaemon({ socketPath: join(tmp.dir, 'api.sock'), stateDir: join(tmp.dir, 'state') });
-  });
-  after(async () => {
-    await daemon.stop();
-    await cleanup();
-  });
+  before(() => (daemon = use.daemon()));
 
   it('answers system-info with version, state dir, socket, uptime and tool versions', async () => {
     const res = await rawRequest(daemon.socketPath, 'GET', '/v1/system-info');
