@@ -43,6 +43,8 @@ async function main(): Promise<number> {
     },
     args.serial ? basicTheme : richTheme,
   );
+  const onResize = () => term.redraw();
+  process.stdout.on('resize', onResize);
   try {
     return await runConsoleConf({ root, config, backend, term, snapd: backend === 'snapd' ? new SnapdClient(socket) : undefined });
   } catch (err) {
@@ -50,6 +52,7 @@ async function main(): Promise<number> {
     throw err;
   } finally {
     term.dispose();
+    process.stdout.off('resize', onResize);
     if (stdin.isTTY) stdin.setRawMode(false);
     stdin.pause();
   }

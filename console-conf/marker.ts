@@ -1,6 +1,7 @@
 /** The once-only marker var/lib/console-conf/complete, holding who owns the device. */
-import { atomicWrite, readText } from './fs-edge.js';
-import { PATHS, underRoot } from './paths.js';
+import { readFile } from 'node:fs/promises';
+import { atomicWrite } from './fs-edge.js';
+import { PATHS, safeUnderRoot, underRoot } from './paths.js';
 
 export interface Owner {
   username: string;
@@ -12,7 +13,6 @@ export async function readMarker(root: string): Promise<Owner | undefined> {
   const path = underRoot(root, PATHS.marker);
   let text: string;
   try {
-    const { readFile } = await import('node:fs/promises');
     text = await readFile(path, 'utf8');
   } catch {
     return undefined;
@@ -27,7 +27,5 @@ export async function readMarker(root: string): Promise<Owner | undefined> {
 
 /** Marks the device configured (atomically, so a crash leaves either no marker or a whole one). */
 export async function writeMarker(root: string, owner: Owner): Promise<void> {
-  await atomicWrite(underRoot(root, PATHS.marker), JSON.stringify(owner) + '\n', { mode: 0o644 });
+  await atomicWrite(await safeUnderRoot(root, PATHS.marker), JSON.stringify(owner) + '\n', { mode: 0o644 });
 }
-
-export { readText };

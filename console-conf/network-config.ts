@@ -54,3 +54,8 @@ export function renderNetplan(choices: Record<string, IfaceChoice>): string {
   }
   return '# written by console-conf\n' + stringify({ network: { version: 2, ethernets } });
 }
+
+/** The netplan YAML for a fragment taken from the first-boot file (the content under `network:`). */
+export function renderNetplanFragment(fragment: Record<string, unknown>): string {
+  return '# written by console-conf from the first-boot file\n' + stringify({ network: fragment });
+}

@@ -1,12 +1,13 @@
 /** Resolution of device paths under the --root directory. */
-import { resolve, sep } from 'node:path';
+import { realpath } from 'node:fs/promises';
+import { dirname, resolve, sep } from 'node:path';
 import { ccError } from './errors.js';
 
 /** The host path of device path `devicePath` under `root`; refuses anything that leaves the root. */
 export function underRoot(root: string, devicePath: string): string {
   const base = resolve(root);
   const full = resolve(base, '.' + sep + devicePath.replace(/^\/+/, ''));
-  if (full !== base && !full.startsWith(base + sep)) {
+  if (full !== base && !full.startsWith(base.endsWith(sep) ? base : base + sep)) {
     throw ccError('path-escape', `cannot use path "${devicePath}": it leaves the root ${base}; use a path inside the root`);
   }
   return full;
@@ -28,3 +29,28 @@ export const PATHS = {
   snapdSocket: 'run/snapd.socket',
   sysNet: 'sys/class/net',
 } as const;
+
+/**
+ * underRoot() plus a check that no symlink on the way leads out of the root
+ * (an image prepared with --root must not get the host's files written).
+ */
+export async function safeUnderRoot(root: string, devicePath: string): Promise<string> {
+  const full = underRoot(root, devicePath);
+  const realRoot = await realpath(resolve(root));
+  let probe = full;
+  for (;;) {
+    try {
+      const real = await realpath(probe);
+      if (real !== realRoot && !real.startsWith(realRoot === sep ? sep : realRoot + sep)) {
+        throw ccError('path-escape', `cannot use path "${devicePath}": ${probe} leads to ${real}, outside the root ${realRoot}; replace the symlink with a directory`);
+      }
+      return full;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err;
+      const parent = dirname(probe);
+      if (parent === probe) return full;
+      probe = parent;
+    }
+  }
+}

@@ -1,4 +1,5 @@
 /** Pure rules for passwd/shadow/group text: parsing names and ids, allocating, formatting new entries. */
+import { ccError } from './errors.js';
 
 export interface UserDbTexts {
   passwd: string;
@@ -34,7 +35,7 @@ export function allocateId(passwds: string[], groups: string[], start = 1000): n
   for (const g of groups) for (const e of entries(g, 2)) used.add(e.id);
   let id = start;
   while (used.has(id)) id++;
-  if (id > 59999) throw new Error('no free uid/gid between 1000 and 59999');
+  if (id > 59999) throw ccError('user-exists', 'cannot allocate a user id: every uid/gid from 1000 to 59999 is taken; remove unused users');
   return id;
 }
 

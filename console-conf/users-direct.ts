@@ -4,12 +4,12 @@
  * file. Every step is idempotent and driven by a journal written before the
  * first change, so a rerun after a crash finishes the job.
  */
-import { mkdir, rm } from 'node:fs/promises';
+import { chmod, mkdir, rm, stat } from 'node:fs/promises';
 import { ccError } from './errors.js';
 import { atomicWrite, chownMaybe, exists, readText, withLocks, writeError } from './fs-edge.js';
 import type { Identity } from './key-sources.js';
 import { writeMarker, type Owner } from './marker.js';
-import { PATHS, underRoot } from './paths.js';
+import { PATHS, safeUnderRoot, underRoot } from './paths.js';
 import { formatKey } from './ssh-key.js';
 import { allocateId, appendLine, authorizedKeys, hasName, sudoersContent, sudoersFileName, userLines } from './user-db.js';
 
@@ -58,6 +58,8 @@ async function dbDirOf(root: string): Promise<string> {
 async function planUser(root: string, identity: Identity, now: Date): Promise<UserPlan> {
   const dbDir = await dbDirOf(root);
   const dbs = [...new Set([PATHS.etc, dbDir])];
+  for (const f of ['passwd', 'group', 'shadow']) await safeUnderRoot(root, `${dbDir}/${f}`);
+  await safeUnderRoot(root, PATHS.journal);
   const db = (dir: string, f: string) => underRoot(root, `${dir}/${f}`);
   return withLocks(
     ['passwd', 'group', 'shadow'].map((f) => db(dbDir, f)),
@@ -104,7 +106,6 @@ async function addEntries(root: string, plan: UserPlan): Promise<void> {
 }
 
 async function modeOf(path: string, fallback: number): Promise<number> {
-  const { stat } = await import('node:fs/promises');
   return stat(path).then(
     (s) => s.mode & 0o7777,
     () => fallback,
@@ -116,18 +117,21 @@ async function applyPlan(root: string, plan: UserPlan): Promise<Owner> {
   if (!hasName([await readText(underRoot(root, `${plan.dbDir}/passwd`))], username)) {
     await withLocks(['passwd', 'group', 'shadow'].map((f) => underRoot(root, `${plan.dbDir}/${f}`)), () => addEntries(root, plan));
   }
-  const home = underRoot(root, `home/${username}`);
+  const home = await safeUnderRoot(root, `home/${username}/.ssh`).then((p) => p.slice(0, -'/.ssh'.length));
   const ssh = `${home}/.ssh`;
+  const sudoers = await safeUnderRoot(root, `${PATHS.sudoersDir}/${sudoersFileName(username)}`);
   try {
     await mkdir(home, { recursive: true, mode: 0o755 });
+    await chmod(home, 0o755); // not left to the umask
     await chownMaybe(home, uid, gid);
     await mkdir(ssh, { recursive: true, mode: 0o700 });
+    await chmod(ssh, 0o700);
     await chownMaybe(ssh, uid, gid);
   } catch (err) {
     throw writeError(home, err);
   }
   await atomicWrite(`${ssh}/authorized_keys`, plan.authorizedKeys, { mode: 0o600, uid, gid });
-  await atomicWrite(underRoot(root, `${PATHS.sudoersDir}/${sudoersFileName(username)}`), sudoersContent(username), { mode: 0o400, uid: 0, gid: 0 });
+  await atomicWrite(sudoers, sudoersContent(username), { mode: 0o400, uid: 0, gid: 0 });
   const owner: Owner = { username, origin: plan.origin };
   await writeMarker(root, owner);
   await rm(underRoot(root, PATHS.journal), { force: true });

@@ -87,16 +87,21 @@ function describe(method: string, path: string): string {
   return `${method} ${path} on snapd`;
 }
 
+/** The owner of a device snapd already manages, recorded in the marker; undefined when snapd has no user yet. */
+export async function adoptManaged(root: string, client: SnapdClient): Promise<Owner | undefined> {
+  if (!(await client.managed())) return undefined;
+  const u = await client.firstUser();
+  const owner: Owner = { username: u?.username ?? '', origin: u?.email ? `store account ${u.email}` : 'a user snapd already manages' };
+  await writeMarker(root, owner);
+  return owner;
+}
+
 /** Creates the user through snapd (or adopts the user of an already managed device) and writes the marker. */
 export async function createUserSnapd(root: string, client: SnapdClient, email: string): Promise<Owner> {
-  let owner: Owner;
-  if (await client.managed()) {
-    const u = await client.firstUser();
-    owner = { username: u?.username ?? '', origin: u?.email ? `store account ${u.email}` : 'snapd (device already managed)' };
-  } else {
-    const created = await client.createUser(email);
-    owner = { username: created.username, origin: `store account ${email}` };
-  }
+  const adopted = await adoptManaged(root, client);
+  if (adopted) return adopted;
+  const created = await client.createUser(email);
+  const owner: Owner = { username: created.username, origin: `store account ${email}` };
   await writeMarker(root, owner);
   return owner;
 }

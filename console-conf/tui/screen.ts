@@ -9,7 +9,7 @@ export interface Screen {
 
 /** Splits `text` into lines of at most `width` columns, breaking at spaces where possible. */
 export function wrap(text: string, width: number): string[] {
-  if (text === '') return [''];
+  if (text.length <= width) return [text];
   const indent = /^\s*/.exec(text)![0];
   const out: string[] = [];
   let line = '';

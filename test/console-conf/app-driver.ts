@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { runConsoleConf, type AppDeps } from '../../console-conf/app.js';
 import { defaultConfig, type ConsoleConfConfig } from '../../console-conf/config.js';
-import { Terminal } from '../../console-conf/tui/terminal.js';
+import { InputClosed, Terminal } from '../../console-conf/tui/terminal.js';
 import { basicTheme } from '../../console-conf/tui/themes.js';
 
 export interface Driven {
@@ -10,6 +10,8 @@ export interface Driven {
   waitFor(text: string, timeoutMs?: number): Promise<void>;
   output(): string;
   done: Promise<number>;
+  /** ends the input (like a hang-up) and waits for the app to finish */
+  stop(): Promise<void>;
 }
 
 /** Runs the app in-process on pipes with the basic theme (fast, for bad-input tables and the bench). */
@@ -32,12 +34,21 @@ export function driveApp(root: string, config: Partial<ConsoleConfConfig>, extra
     markerPollMs: 50,
     netWaitMs: 200,
     ...extra,
-  }).finally(() => term.dispose());
+  })
+    .catch((err: unknown) => {
+      if (err instanceof InputClosed) return -1;
+      throw err;
+    })
+    .finally(() => term.dispose());
   let seen = 0;
   return {
     type: (line) => input.write(line + '\r'),
     output: () => out,
     done,
+    stop: async () => {
+      input.end();
+      await done.catch(() => {});
+    },
     waitFor(text, timeoutMs = 5000) {
       return new Promise((resolve, reject) => {
         const check = () => {

@@ -90,14 +90,18 @@ export interface PtyRun {
   exited: Promise<number>;
 }
 
-/** Runs console-conf on a pty named like a console (tty1, ttyS0). */
+/**
+ * Runs console-conf on a pty standing in for a console. `name` says which one
+ * (tty1, ttyS0) for the reader; node-pty's own `name` option is the TERM value,
+ * so it gets `term` (linux on a VT, vt100 on serial).
+ */
 export function runOnPty(args: string[], opts: { name?: string; term?: string; cols?: number; rows?: number } = {}): PtyRun {
   const pty = ptySpawn(process.execPath, ['--import', 'tsx', mainEntry, ...args], {
     name: opts.term ?? 'linux',
     cols: opts.cols ?? 80,
     rows: opts.rows ?? 24,
     cwd: repoRoot,
-    env: { ...process.env, TERM: opts.term ?? 'linux', CONSOLE_CONF_TTY: opts.name ?? 'tty1' } as Record<string, string>,
+    env: { ...process.env, TERM: opts.term ?? 'linux' } as Record<string, string>,
   });
   let out = '';
   const listeners = new Set<() => void>();

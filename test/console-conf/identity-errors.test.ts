@@ -128,6 +128,7 @@ for (const c of cases) {
     c.setup(store);
     const sso = c.unreachable ? `http://127.0.0.1:${await closedPort()}` : store.url;
     const app = driveApp(root, { ssoUrl: sso, githubUrl: store.url, launchpadUrl: store.url });
+    t.after(() => app.stop());
     await app.waitFor('Press Enter to configure.');
     app.type('');
     await app.waitFor('Choice:');
@@ -144,6 +145,8 @@ for (const c of cases) {
     app.type(c.unreachable ? 'back' : 'ok@example.com');
     if (!c.unreachable) {
       await app.waitFor('ssh okay@192.0.2.7');
+      const early = await Promise.race([app.done.then(() => 'finished'), new Promise((r) => setTimeout(() => r('waiting'), 200))]);
+      assert.equal(early, 'waiting', 'the done screen stays until Enter');
       app.type('');
       assert.equal(await app.done, 0);
     } else {

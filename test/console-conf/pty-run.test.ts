@@ -40,7 +40,7 @@ test('rich mode on tty1 creates the user in etc/ from the store account and a se
   await run.waitFor('cannot find a store account with the email "nobody@example.com"');
   await run.waitFor('Email:');
   run.write('alice@example.com\r');
-  await run.waitFor('Press Enter to finish');
+  await run.waitFor('Press Enter to continue to the login prompt');
   const screen = run.output();
   assert.match(screen, /┌/, 'rich mode draws boxes');
   assert.match(screen, COLOUR, 'rich mode uses colour');
@@ -55,6 +55,13 @@ test('rich mode on tty1 creates the user in etc/ from the store account and a se
   assert.equal(await readFile(join(root, 'etc/group'), 'utf8'), ETC_GROUP + 'alice:x:1002:\n');
   const shadow = await readFile(join(root, 'etc/shadow'), 'utf8');
   assert.ok(days().some((d) => shadow === ETC_SHADOW + `alice:*:${d}:0:99999:7:::\n`), shadow);
+  for (const [dir, mode] of [['home/alice', 0o755], ['home/alice/.ssh', 0o700]] as const) {
+    const s = await stat(join(root, dir));
+    assert.ok(s.isDirectory(), dir);
+    assert.equal(s.uid, 1002, dir);
+    assert.equal(s.gid, 1002, dir);
+    assert.equal(s.mode & 0o777, mode, dir);
+  }
   const ak = join(root, 'home/alice/.ssh/authorized_keys');
   assert.equal(await readFile(ak, 'utf8'), `# imported from store account alice@example.com\n${KEY1}\n# imported from store account alice@example.com\n${KEY2}\n`);
   const st = await stat(ak);
@@ -97,7 +104,7 @@ test('basic mode with --serial on vt100 80x24 uses plain ASCII, takes CR-only an
   run.write('\n');
   await run.waitFor('Email:');
   run.write('gh:Bob-Dev\r\n');
-  await run.waitFor('Press Enter to finish');
+  await run.waitFor('Press Enter to continue to the login prompt');
   run.write('\r');
   assert.equal(await run.exited, 0);
   const out = run.output();
@@ -128,10 +135,13 @@ test('a first-boot file creates the user with no keyboard input and prints the l
   await writeFile(join(root, 'var/lib/console-conf/first-boot.yaml'), 'identity:\n  keys-from: lp:carol\n  username: carol2\nnetwork:\n  ethernets:\n    eth9:\n      dhcp4: true\n');
   const run = runOnPty(['--serial', '--root', root, '--config', config], { name: 'ttyS0', term: 'vt100' });
   await run.waitFor('ssh carol2@');
-  assert.equal(await run.exited, 0);
+  // everything is in place before any key is pressed; Enter only hands the console to getty
   assert.equal(await readFile(join(root, 'home/carol2/.ssh/authorized_keys'), 'utf8'), `# imported from Launchpad user carol\n${KEY2}\n# imported from Launchpad user carol\n${KEY1}\n`);
   assert.match(await readFile(join(root, 'etc/netplan/00-console-conf.yaml'), 'utf8'), /network:\n {2}ethernets:\n {4}eth9:\n {6}dhcp4: true\n/);
   assert.ok(JSON.parse(await readFile(join(root, 'var/lib/console-conf/complete'), 'utf8')).username === 'carol2');
+  await run.waitFor('Press Enter to continue to the login prompt');
+  run.write('\r');
+  assert.equal(await run.exited, 0);
 });
 
 test('a malformed first-boot file is reported on the console and the interactive screens follow', async (t) => {

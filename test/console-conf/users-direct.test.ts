@@ -29,7 +29,9 @@ test('a crash after the user database was written is finished by the next run', 
 
   await rm(join(root, 'etc/sudoers.d'));
   const app = driveApp(root, {});
+  t.after(() => app.stop());
   await app.waitFor('ssh dave@192.0.2.7');
+  app.type('');
   assert.equal(await app.done, 0);
   assert.deepEqual(await readMarker(root), { username: 'dave', origin: 'store account d@x.io' });
   assert.equal(await readFile(join(root, 'var/lib/extrausers/passwd'), 'utf8'), 'dave:x:1002:1002:d@x.io:/home/dave:/bin/bash\n', 'the entry is not added twice');
@@ -52,12 +54,11 @@ test('a lock held by a live process makes the creation wait and then fail; a sta
   await writeFile(join(root, 'etc/passwd.lock'), '999999\n');
   await createUserDirect(root, identity, { now });
   assert.match(await readFile(join(root, 'etc/passwd'), 'utf8'), /^dave:/m);
-  const held = withLocks([join(root, 'etc/group')], () => new Promise((r) => setTimeout(r, 300)));
+  await writeFile(join(root, 'etc/group.lock'), `${process.pid}\n`);
   await assert.rejects(
     withLocks([join(root, 'etc/group')], async () => {}, 50),
     { kind: 'db-locked', message: `cannot lock ${join(root, 'etc/group.lock')}: process ${process.pid} holds it; wait for it to finish and try again` },
   );
-  await held;
 });
 
 test('a read-only root is reported and leaves nothing behind', async (t) => {
@@ -93,6 +94,7 @@ test('a device with a marker shows the login details and creates nothing', async
   await mkdir(join(root, 'var/lib/console-conf'), { recursive: true });
   await writeFile(join(root, 'var/lib/console-conf/complete'), '{"username":"eve","origin":"store account e@x.io"}\n');
   const app = driveApp(root, {});
+  t.after(() => app.stop());
   await app.waitFor('This device is already set up');
   await app.waitFor('This device belongs to store account e@x.io, user "eve".');
   await app.waitFor('ssh eve@192.0.2.7');
@@ -105,9 +107,28 @@ test('when another console finishes first, a waiting console switches to the log
   const { root, cleanup } = await makeRoot();
   t.after(cleanup);
   const waiting = driveApp(root, {});
+  t.after(() => waiting.stop());
   await waiting.waitFor('Press Enter to configure.');
   await createUserDirect(root, identity, { now });
   await waiting.waitFor('Another console finished the setup');
   await waiting.waitFor('ssh dave@192.0.2.7');
+  waiting.type('');
   assert.equal(await waiting.done, 0);
+});
+
+test('a symlink that leads out of the root is refused before anything is written through it', async (t) => {
+  const { root, cleanup } = await makeRoot();
+  const { dir: outside, cleanup: c2 } = await makeTempDir();
+  t.after(async () => {
+    await cleanup();
+    await c2();
+  });
+  const { symlink } = await import('node:fs/promises');
+  await rm(join(root, 'etc/sudoers.d'), { recursive: true });
+  await symlink(outside, join(root, 'etc/sudoers.d'));
+  await assert.rejects(createUserDirect(root, identity, { now }), {
+    kind: 'path-escape',
+    message: `cannot use path "etc/sudoers.d/create-user-dave": ${join(root, 'etc/sudoers.d')} leads to ${outside}, outside the root ${root}; replace the symlink with a directory`,
+  });
+  assert.deepEqual(await readdir(outside), []);
 });

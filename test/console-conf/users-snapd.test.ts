@@ -53,6 +53,7 @@ test('the snapd backend asks snapd to create a sudoer from the email, shows snap
     await cleanup();
   });
   const app = driveApp(root, {}, { backend: 'snapd', snapd: new SnapdClient(snapd.socket) });
+  t.after(() => app.stop());
   await app.waitFor('Press Enter to configure.');
   app.type('');
   await app.waitFor('Choice:');
@@ -77,7 +78,7 @@ test('the snapd backend asks snapd to create a sudoer from the email, shows snap
   assert.equal(await readFile(join(root, 'etc/passwd'), 'utf8'), ETC_PASSWD, 'snapd, not console-conf, writes the user database');
 });
 
-test('a device snapd already manages is adopted: no user is created and its user is shown', async (t) => {
+test('a device snapd already manages is adopted at start: no question, no user created, its user shown and the marker written', async (t) => {
   const { root, cleanup } = await makeRoot();
   const snapd = await fakeSnapd(root, { 'g@x.io': 'gina' });
   t.after(async () => {
@@ -87,11 +88,12 @@ test('a device snapd already manages is adopted: no user is created and its user
   const client = new SnapdClient(snapd.socket);
   await client.createUser('g@x.io');
   const app = driveApp(root, {}, { backend: 'snapd', snapd: client });
-  await app.waitFor('Press Enter to configure.');
-  app.type('');
-  app.type('');
-  app.type('other@x.io');
+  t.after(() => app.stop());
+  await app.waitFor('This device is already managed');
   await app.waitFor('This device belongs to store account g@x.io, user "gina".');
+  app.type('');
+  assert.equal(await app.done, 0);
+  assert.deepEqual(JSON.parse(await readFile(join(root, 'var/lib/console-conf/complete'), 'utf8')), { username: 'gina', origin: 'store account g@x.io' });
   assert.equal(snapd.requests.filter((r) => r.method === 'POST').length, 1);
 });
 
@@ -111,7 +113,7 @@ test('console-conf picks the snapd backend by itself when ROOT/run/snapd.socket 
   run.write('\r');
   await run.waitFor('Email:');
   run.write('h@x.io\r');
-  await run.waitFor('Press Enter to finish');
+  await run.waitFor('Press Enter to continue to the login prompt');
   run.write('\r');
   assert.equal(await run.exited, 0);
   assert.ok(snapd.requests.some((r) => r.method === 'POST' && r.path === '/v2/users'));
