@@ -45,8 +45,8 @@ export class KeysClient {
     return this.client.transport.call('POST', '/v1/sign', request);
   }
 
-  verify(assertions: string, trusted?: string): Promise<AssertionVerdict[]> {
-    return this.client.transport.call('POST', '/v1/assertions/verify', { assertions, ...(trusted !== undefined ? { trusted } : {}) });
+  verify(assertions: string, trusted?: string, lookup: string[] = []): Promise<AssertionVerdict[]> {
+    return this.client.transport.call('POST', '/v1/assertions/verify', { assertions, lookup, ...(trusted !== undefined ? { trusted } : {}) });
   }
 
   add(assertions: string, trusted = false): Promise<AddAssertionsResult> {

@@ -62,16 +62,19 @@ export function registerAssertionCommands(program: Command, cli: CliContext, env
       .description('check the signatures and trust chains of assertions; exits 1 if any fails')
       .addHelpText(
         'after',
-        `\nRoots are Canonical's root key, the roots added with "coreforge ack --trusted",\nand those in --trusted FILE. Keys and accounts are looked up in the files\nthemselves, then in the assertion database.\n\nExamples:\n  coreforge verify my.model\n  coreforge verify my.model --trusted my-root.account-key`,
+        `\nRoots are Canonical's root key, the roots added with "coreforge ack --trusted",\nand those in --trusted FILE. Keys and accounts are looked up in the files\nthemselves (all of them), then in the assertion database.\n\nExamples:\n  coreforge verify my.model\n  coreforge verify my.model --trusted my-root.account-key`,
       ),
   ).action(async (files: string[], opts: { trusted?: string; json?: boolean }) => {
     const trusted = opts.trusted === undefined ? undefined : await readInput(opts.trusted, `trusted assertions ${opts.trusted}`);
     const keys = keysClient(cli);
+    const texts = new Map<string, string>();
+    for (const file of files) texts.set(file, await readInput(file, file).catch(() => ''));
     const all: { file: string; verdicts: AssertionVerdict[]; error?: string }[] = [];
     let failed = false;
     for (const file of files) {
       try {
-        const verdicts = await keys.verify(await readInput(file, file), trusted);
+        const others = files.filter((f) => f !== file).map((f) => texts.get(f)!);
+        const verdicts = await keys.verify(await readInput(file, file), trusted, others);
         if (verdicts.some((v) => !v.valid)) failed = true;
         all.push({ file, verdicts });
         if (!opts.json) cli.stdout.write(renderVerdicts(file, verdicts));

@@ -174,7 +174,10 @@ export function registerBuildCommands(program: Command, cli: CliContext): void {
     );
   });
 
-  const gadget = program.command('gadget').description('work with gadget snaps');
+  const gadget = program
+    .command('gadget')
+    .description('work with gadget snaps')
+    .addHelpText('after', '\nExample:\n  coreforge gadget validate pi_18-1_armhf.snap --model pi3.model');
   withJson(
     gadget
       .command('validate')

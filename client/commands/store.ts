@@ -86,7 +86,10 @@ export function registerStoreCommands(program: Command, cli: CliContext): void {
     cli.stdout.write(`${r.name} revision ${r.revision}: ${r.path} (${r.downloaded} bytes downloaded)\n`);
   });
 
-  const account = store.command('account').description('accounts of the local store (what `coreforge login` and console-conf look up)');
+  const account = store
+    .command('account')
+    .description('accounts of the local store (what `coreforge login` and console-conf look up)')
+    .addHelpText('after', '\nExamples:\n  coreforge store account add me@example.com --username me --ssh-key ~/.ssh/id_ed25519.pub\n  coreforge store account list');
 
   withJson(
     account

@@ -78,7 +78,11 @@ export const assertionRoutes: Route[] = [
     POST: async (req, ctx) => {
       const text = textField(req, 'assertions', 'verify assertions')!;
       const trusted = textField(req, 'trusted', 'verify assertions', false);
-      return syncResponse(await verifyAssertions(ctx.assertions, text, trusted));
+      const lookup = req.body.lookup;
+      if (lookup !== undefined && (!Array.isArray(lookup) || lookup.some((t) => typeof t !== 'string'))) {
+        throw new ApiError('bad-request', 'cannot verify assertions: "lookup" must be a list of assertion texts');
+      }
+      return syncResponse(await verifyAssertions(ctx.assertions, text, trusted, (lookup as string[] | undefined) ?? []));
     },
   },
   {

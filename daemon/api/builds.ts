@@ -113,7 +113,7 @@ async function startBuild(req: ApiRequest, ctx: DaemonContext) {
     // the verify-model step reports why
   }
   const steps = thru === undefined ? buildStepNames : buildStepNames.slice(0, buildStepNames.indexOf(thru as BuildStepName) + 1);
-  const data: BuildChangeData = { params, resume };
+  const data: BuildChangeData = { params, resume, ...(givenWorkDir === undefined ? { ownWorkDir: true } : {}) };
   const change = await ctx.engine.create({
     kind: 'build',
     summary: `${resume ? 'Resume build' : 'Build'} image of model "${name}" into ${outputDir}`,

@@ -1,3 +1,4 @@
+import { isAbsolute } from 'node:path';
 import { encodeAssertion } from '../asserts/index.js';
 import { checkPassphrase, createKeyTaskKind, defaultKeyName, type KeyEntry } from '../keys/index.js';
 import type { DaemonContext } from './context.js';
@@ -26,7 +27,7 @@ async function createKey(req: ApiRequest, ctx: DaemonContext) {
       kind: createKeyTaskKind,
       summary: `Create key ${JSON.stringify(name)}`,
       data: { name },
-      tasks: [{ kind: createKeyTaskKind, summary: `Generate RSA-4096 key ${JSON.stringify(name)}`, data: { name, passphrase: token } }],
+      tasks: [{ kind: createKeyTaskKind, summary: `Generate RSA-4096 key ${JSON.stringify(name)}`, data: { name, 'passphrase-token': token } }],
     });
     return asyncResponse(id);
   } catch (err) {
@@ -42,6 +43,9 @@ async function importKey(req: ApiRequest, ctx: DaemonContext) {
   const passphrase = checkPassphrase(req.body.passphrase, what);
   const armored = stringField(req, 'armored', what, false);
   const home = stringField(req, 'gnupg-home', what, false);
+  if (home !== undefined && !isAbsolute(home)) {
+    throw new ApiError('bad-request', `cannot ${what}: "gnupg-home" must be an absolute path, not ${JSON.stringify(home)}`);
+  }
   if ((armored === undefined) === (home === undefined)) {
     throw new ApiError('bad-request', `cannot ${what}: give exactly one source, "armored" (key text) or "gnupg-home" (a gnupg home directory)`);
   }

@@ -15,6 +15,7 @@ export function systemInfo(ctx: DaemonContext): SystemInfo {
     'started-at': ctx.startedAt.toISOString(),
     node: process.version,
     tools: ctx.tools(),
+    ...(ctx.storeUrls ? { store: ctx.storeUrls } : {}),
   };
 }
 

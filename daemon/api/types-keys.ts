@@ -70,6 +70,11 @@ export interface VerifyRequest {
   assertions: string;
   /** account-key (and account) assertions to trust as roots for this check only */
   trusted?: string;
+  /**
+   * more assertion texts to find signing keys and accounts in (the other files
+   * of one `coreforge verify`); not verdicts themselves, and never trusted
+   */
+  lookup?: string[];
 }
 
 /** `POST /v1/assertions` */

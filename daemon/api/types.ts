@@ -70,6 +70,8 @@ export interface SystemInfo {
   'started-at': string;
   node: string;
   tools: ToolInfo[];
+  /** the store services in use; `local` is the embedded store's server when it listens */
+  store?: { api: string; sso: string; dashboard: string; local?: string };
 }
 
 /** `GET /v1/changes?select=` */

@@ -23,9 +23,15 @@ export interface AssertionVerdict {
 /**
  * Verifies each assertion of a stream against the trusted roots (built-in,
  * user-added and `trustedText`), looking up keys and accounts in the stream
- * itself, then in the database. Nothing is stored.
+ * itself, in `lookupTexts`, then in the database. Every key used on the way is
+ * verified as part of the chain. Nothing is stored.
  */
-export async function verifyAssertions(db: SqliteAssertionDatabase, text: string, trustedText?: string): Promise<AssertionVerdict[]> {
+export async function verifyAssertions(
+  db: SqliteAssertionDatabase,
+  text: string,
+  trustedText?: string,
+  lookupTexts: readonly string[] = [],
+): Promise<AssertionVerdict[]> {
   const batch = decodeStream(text);
   if (batch.length === 0) throw new CoreforgeError('invalid-assertion', 'cannot verify: the input holds no assertion');
   const trusted = trustedText ? decodeStream(trustedText) : [];
@@ -34,7 +40,16 @@ export async function verifyAssertions(db: SqliteAssertionDatabase, text: string
       throw new CoreforgeError('invalid-assertion', `cannot use ${describeAssertion(a)} as trusted: only account-key and account assertions can be trusted roots`);
     }
   }
-  const ctx = db.chainContext([...batch, ...trusted], trusted);
+  // Lookup-only assertions (other files of one `verify` run) may name signing keys;
+  // an undecodable one is skipped here, it gets its own verdict when verified itself.
+  const lookup = lookupTexts.flatMap((t) => {
+    try {
+      return decodeStream(t);
+    } catch {
+      return [];
+    }
+  });
+  const ctx = db.chainContext([...batch, ...trusted, ...lookup], trusted);
   const out: AssertionVerdict[] = [];
   for (const [index, a] of batch.entries()) {
     const base = {

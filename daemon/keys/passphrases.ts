@@ -3,15 +3,20 @@ import { randomUUID } from 'node:crypto';
 /**
  * Holds passphrases in memory between an API request and the change task that
  * uses them: task data is persisted in sqlite, so it carries only a token. A
- * passphrase is taken once and forgotten; a daemon restart forgets them all.
+ * passphrase is taken once and forgotten; one never taken (its change was
+ * aborted before the task ran) is forgotten after `ttlMs`; a daemon restart
+ * forgets them all.
  */
 export class PassphraseVault {
   private readonly held = new Map<string, string>();
+
+  constructor(private readonly ttlMs = 10 * 60_000) {}
 
   /** Keeps a passphrase and returns the token that fetches it. */
   put(passphrase: string): string {
     const token = randomUUID();
     this.held.set(token, passphrase);
+    setTimeout(() => this.held.delete(token), this.ttlMs).unref();
     return token;
   }
 

@@ -17,7 +17,7 @@ export function createKeyTask(keyring: Keyring, vault: PassphraseVault): TaskKin
     concurrency: 2,
     async run(ctx) {
       const name = String(ctx.data.name);
-      const passphrase = vault.take(ctx.data.passphrase);
+      const passphrase = vault.take(ctx.data['passphrase-token']);
       if (passphrase === undefined) {
         throw keysError(
           'passphrase-required',

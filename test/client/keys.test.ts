@@ -89,7 +89,7 @@ describe('coreforge keys, sign, verify and ack', () => {
     assert.ok(m, created.stdout);
     keyId = m[1]!;
     const listed = await cf(['keys']);
-    assert.equal(listed.stdout, `Name       SHA3-384\nbrand-key  ${keyId}\n`);
+    assert.equal(listed.stdout, `Name       SHA3-384${' '.repeat(58)}Registered\nbrand-key  ${keyId}  -\n`);
     const json = await cf(['list-keys', '--json']);
     assert.deepEqual((JSON.parse(json.stdout) as { name: string; 'sha3-384': string }[]).map((k) => [k.name, k['sha3-384']]), [['brand-key', keyId]]);
     assert.ok(!daemon.logs().includes(passphrase));
@@ -166,6 +166,21 @@ describe('coreforge keys, sign, verify and ack', () => {
     const chain = await cf(['sign', '-k', 'brand-key', '--chain'], { input: model() });
     assert.equal(chain.code, 1);
     assert.equal(chain.stderr, 'error: cannot create assertion chain: no account assertion for "brand1" in the assertion database; add it with "coreforge ack FILE"\n');
+  });
+
+  it('verify finds signing keys and accounts across all the files it is given', async () => {
+    const generic = '/work/shared/vectors/chains/generic';
+    const files = ['generic-classic.model', 'generic-models.account-key', 'generic.account'].map((f) => join(generic, f));
+    const res = await cf(['verify', ...files]);
+    assert.equal(res.code, 0, res.stdout);
+    assert.equal(res.stdout.split('\n').filter((l) => l.includes(': valid: ')).length, 3, res.stdout);
+    const alone = await cf(['verify', files[0]!]);
+    assert.equal(alone.code, 1);
+    const truncated = await file('truncated.model', readFileSync(files[0]!, 'utf8').slice(0, 200));
+    const bad = await cf(['verify', truncated, files[1]!]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stdout, new RegExp(`^${truncated}: INVALID: `));
+    assert.match(bad.stdout, /generic-models.account-key: account-key d-JcZF9n[^:]+: valid: /);
   });
 
   const badInputs: [string, string, string | RegExp][] = [

@@ -55,8 +55,14 @@ export async function verifyModel(text: string, source: string, lookups: ModelLo
     if (verdict.root === null) throw new Error('no root');
     const rootIds = new Set(lookups.trusted.accountKeys.map((k) => k.headers['public-key-sha3-384'] as string));
     const keys = verdict.chain.slice(1).filter((k) => !rootIds.has(k.headers['public-key-sha3-384'] as string));
+    // The verdict lists accounts only when it checked them (not when its cache knew the key): look them up.
     const trustedAccounts = new Set((lookups.trusted.accounts ?? []).map((a) => a.headers['account-id'] as string));
-    const accounts = verdict.accounts.filter((a) => !trustedAccounts.has(a.headers['account-id'] as string));
+    const accounts: Assertion[] = [];
+    for (const id of new Set(keys.map((k) => k.headers['account-id'] as string))) {
+      if (trustedAccounts.has(id)) continue;
+      const account = (await lookups.findAccount?.(id)) ?? verdict.accounts.find((a) => a.headers['account-id'] === id);
+      if (account) accounts.push(account);
+    }
     prerequisites = [...accounts, ...keys];
   } catch (err) {
     const why = isCoreforgeError(err) ? err.message : String(err);

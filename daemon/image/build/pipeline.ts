@@ -1,13 +1,13 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { access, chmod, constants, mkdir, open, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { decodeAssertion, type ModelInfo } from '../../asserts/index.js';
+import { checkChain, decodeAssertion, type ModelInfo } from '../../asserts/index.js';
 import { isCoreforgeError } from '../../errors.js';
 import { bmapForImage } from '../bmap-file.js';
 import { blockRangeBytes, toBlockRanges, type ByteRange } from '../bmap-ranges.js';
 import { imageError } from '../errors.js';
-import { checkGadgetContent, type ResolvedImage } from '../gadget/content-check.js';
+import { checkGadgetContent, type ResolvedFile, type ResolvedImage } from '../gadget/content-check.js';
 import { layoutGadget, loadGadget, type Gadget, type VolumeLayout } from '../gadget/index.js';
 import { alignUp, iecString, MiB } from '../gadget/quantity.js';
 import type { Exec } from './exec.js';
@@ -84,7 +84,7 @@ async function checkWritable(dir: string, what: string): Promise<void> {
   try {
     await mkdir(dir, { recursive: true });
     await access(dir, constants.W_OK);
-    const probe = join(dir, `.coreforge-probe-${process.pid}`);
+    const probe = join(dir, `.coreforge-probe-${randomBytes(6).toString('hex')}`);
     await writeFile(probe, '');
     await unlink(probe);
   } catch (err) {
@@ -112,7 +112,7 @@ async function unsquash(exec: Exec, snap: string, dir: string, signal?: AbortSig
   await exec('unsquashfs', ['-n', '-no-xattrs', '-d', dir, snap], { signal, what: `unpack ${basename(snap)}` });
 }
 
-async function readGadget(ctx: StepContext): Promise<{ gadget: Gadget; images: Map<string, ResolvedImage[]>; files: Map<string, import('../gadget/content-check.js').ResolvedFile[]> }> {
+async function readGadget(ctx: StepContext): Promise<{ gadget: Gadget; images: Map<string, ResolvedImage[]>; files: Map<string, ResolvedFile[]> }> {
   const m = need(ctx.state.model, 'verified model');
   const gadgetSnap = need(ctx.state.seed, 'snap set').find((s) => s.sourced.info.type === 'gadget')!;
   let text: string;
@@ -127,7 +127,7 @@ async function readGadget(ctx: StepContext): Promise<{ gadget: Gadget; images: M
   const gadget = loadGadget(text, { model: { uc20: m.uc20, classic: false } });
   const checked = await checkGadgetContent(gadget, { gadgetDir: ctx.dirs.unpackGadget, kernelDir: ctx.dirs.unpackKernel });
   const images = new Map<string, ResolvedImage[]>();
-  const files = new Map<string, import('../gadget/content-check.js').ResolvedFile[]>();
+  const files = new Map<string, ResolvedFile[]>();
   for (const c of checked) {
     images.set(`${c.volume}/${c.yamlIndex}`, c.images);
     files.set(`${c.volume}/${c.yamlIndex}`, c.files);
@@ -279,6 +279,27 @@ export const buildSteps: BuildStep[] = [
         );
       }
       checkSeedSnaps(v.info, plan.snaps, new Map(sourced.map((s) => [s.info.name, s.info])));
+      for (const p of plan.snaps) {
+        const s = byName.get(p.name)!;
+        if (p.snapId !== '' && s.snapId !== '' && p.snapId !== s.snapId) {
+          throw imageError('invalid-snap', `cannot use snap "${p.name}" from ${basename(s.path)}: its snap-id ${s.snapId} is not the snap-id ${p.snapId} the model names; use the snap the model was made for`);
+        }
+      }
+      for (const s of sourced) {
+        const decl = s.assertions.map((t) => decodeAssertion(t)).find((a) => a.type === 'snap-declaration');
+        const publisher = decl?.headers['publisher-id'];
+        if ((s.info.type === 'kernel' || s.info.type === 'gadget') && publisher !== undefined && publisher !== v.info.brandId && publisher !== 'canonical') {
+          throw imageError('invalid-snap', `cannot use ${s.info.type} "${s.info.name}" published by "${String(publisher)}" for model by "${v.info.brandId}"`);
+        }
+        for (const text of s.assertions) {
+          try {
+            await checkChain(decodeAssertion(text), ctx.env.lookups);
+          } catch (err) {
+            const why = isCoreforgeError(err) ? err.message : String(err);
+            throw imageError('invalid-snap', `cannot use the assertions of ${basename(s.path)}: ${why}; get the .assert from the snap's store`);
+          }
+        }
+      }
       ctx.state.seed = plan.snaps.map((p) => ({ planned: p, sourced: byName.get(p.name)! }));
       const warning = unassertedWarning(ctx.state.seed.filter((s) => s.sourced.snapId === '').map((s) => s.sourced.info.name));
       if (warning && !ctx.state.warnings.includes(warning)) {
@@ -314,20 +335,23 @@ export const buildSteps: BuildStep[] = [
         ctx.state.label = label;
         return;
       }
+      // ubuntu-image puts the prepared image under system-data/ of the writable partition (UC16/18).
       await fresh(ctx.dirs.rootfs);
       await fresh(ctx.dirs.boot);
-      await writeSeed16(input, ctx.dirs.rootfs, ctx.dirs.boot);
+      const systemData = join(ctx.dirs.rootfs, 'system-data');
+      await writeSeed16(input, systemData, ctx.dirs.boot);
+      const defaults = join(systemData, '_writable_defaults/var/lib/console-conf');
       if (ctx.params.disableConsoleConf) {
-        await mkdir(join(ctx.dirs.rootfs, 'var/lib/console-conf'), { recursive: true });
-        await writeFile(join(ctx.dirs.rootfs, 'var/lib/console-conf/complete'), '');
+        await mkdir(defaults, { recursive: true });
+        await writeFile(join(defaults, 'complete'), '');
       }
       if (ctx.params.firstBoot !== undefined) {
-        await mkdir(join(ctx.dirs.rootfs, 'var/lib/console-conf'), { recursive: true });
-        await writeFile(join(ctx.dirs.rootfs, 'var/lib/console-conf/first-boot.yaml'), ctx.params.firstBoot);
-        await chmod(join(ctx.dirs.rootfs, 'var/lib/console-conf/first-boot.yaml'), 0o600);
+        await mkdir(defaults, { recursive: true });
+        await writeFile(join(defaults, 'first-boot.yaml'), ctx.params.firstBoot);
+        await chmod(join(defaults, 'first-boot.yaml'), 0o600);
       }
       if (ctx.params.cloudInit !== undefined) {
-        const dir = join(ctx.dirs.rootfs, 'var/lib/cloud/seed/nocloud-net');
+        const dir = join(systemData, 'var/lib/cloud/seed/nocloud-net');
         await mkdir(dir, { recursive: true });
         await writeFile(join(dir, 'meta-data'), 'instance-id: nocloud-static\n');
         await writeFile(join(dir, 'user-data'), ctx.params.cloudInit);

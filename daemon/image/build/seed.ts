@@ -72,6 +72,7 @@ export function seed16Yaml(snaps: readonly SeedSnap[]): string {
   return out;
 }
 
+/** The file name seedwriter gives an assertion: its reduced primary key joined by commas, then its type (seed16.go). */
 function assertionFileName16(text: string): string {
   const type = /^type: (.*)$/m.exec(text)?.[1] ?? 'assertion';
   const header = (name: string) => new RegExp(`^${name}: (.*)$`, 'm').exec(text)?.[1] ?? '';
@@ -81,7 +82,7 @@ function assertionFileName16(text: string): string {
     case 'account-key':
       return `${header('public-key-sha3-384')}.account-key`;
     case 'snap-declaration':
-      return `${header('snap-id')}.snap-declaration`;
+      return `${header('series')},${header('snap-id')}.snap-declaration`;
     case 'snap-revision':
       return `${header('snap-sha3-384')}.snap-revision`;
     default:

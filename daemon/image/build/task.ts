@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import type { TaskKind } from '../../changes/engine.js';
 import type { Exec } from './exec.js';
 import type { ModelLookups } from './model.js';
@@ -20,6 +21,8 @@ export interface BuildTaskDeps {
 export interface BuildChangeData {
   params: BuildParams;
   resume: boolean;
+  /** The work dir was made for this build (no -w): removed once the build is done. */
+  ownWorkDir?: boolean;
 }
 
 /**
@@ -50,6 +53,7 @@ export function buildStepTask(deps: BuildTaskDeps): TaskKind {
       if (step !== 'finish') return undefined;
       // The build's id is its change's id.
       await deps.repo.finish(ctx.change, state.artifacts ?? [], state.warnings);
+      if (data.ownWorkDir) await rm(data.params.workDir, { recursive: true, force: true });
       return { build: ctx.change, artifacts: state.artifacts ?? [], warnings: state.warnings };
     },
   };

@@ -79,7 +79,9 @@ export class StoreClient {
     if (typeof root !== 'string') throw badReply(aclUrl, '"macaroon" is missing');
     let caveatId: string | undefined;
     try {
-      caveatId = thirdPartyCaveatId(deserializeMacaroon(root));
+      const m = deserializeMacaroon(root);
+      // the SSO's caveat is the one located at login.ubuntu.com (snapd's loginCaveatID); else the only one
+      caveatId = thirdPartyCaveatId(m, 'login.ubuntu.com') ?? thirdPartyCaveatId(m);
     } catch {
       throw badReply(aclUrl, '"macaroon" is not a macaroon');
     }

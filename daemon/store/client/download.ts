@@ -2,13 +2,13 @@
 // backoff on network errors and 5xx, hashed (SHA3-384) while it streams,
 // checked against the snap-revision's digest and size, then renamed into
 // cache/SHA3-384. The cache keeps at most `limitBytes`, least recently used first out.
-import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, rename, stat, unlink, utimes } from 'node:fs/promises';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { storeError } from '../errors.js';
+import { inlineHasher, workerHasher, type Hasher } from './hasher.js';
 import { defaultRetry, describeNetworkError, type RetryPolicy } from './http.js';
 
 /** What to download and how to check it. */
@@ -73,14 +73,18 @@ export class SnapCache {
   }
 }
 
-async function hashFile(path: string, h: Hash): Promise<number> {
+async function hashFile(path: string, h: Hasher): Promise<number> {
   let n = 0;
   for await (const c of createReadStream(path, { highWaterMark: 1 << 20 })) {
     h.update(c as Buffer);
     n += (c as Buffer).length;
+    if (h.full()) await h.room();
   }
   return n;
 }
+
+/** Files above this are hashed in a worker thread, overlapping the download. */
+const workerThreshold = 8 << 20;
 
 function get(url: string, headers: Record<string, string>, signal?: AbortSignal): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
@@ -90,8 +94,8 @@ function get(url: string, headers: Record<string, string>, signal?: AbortSignal)
   });
 }
 
-/** Fetches into `partial` from its current length; gives bytes received and the updated hash, or throws a network error. */
-async function fetchInto(t: DownloadTarget, partial: string, h: Hash, have: number, progress: DownloadProgress, signal?: AbortSignal): Promise<{ got: number; restart?: boolean; status?: number }> {
+/** One GET (ranged from `have`) appended to `partial` and fed to `h`; used by downloadSnap and bench/store. */
+export async function fetchInto(t: DownloadTarget, partial: string, h: Hasher, have: number, progress: DownloadProgress, signal?: AbortSignal): Promise<{ got: number; restart?: boolean; status?: number }> {
   const res = await get(t.url, have > 0 ? { range: `bytes=${have}-` } : {}, signal);
   if (res.statusCode !== 200 && res.statusCode !== 206) {
     res.resume();
@@ -106,14 +110,19 @@ async function fetchInto(t: DownloadTarget, partial: string, h: Hash, have: numb
   let got = 0;
   try {
     await new Promise<void>((resolve, reject) => {
+      let paused = 0;
+      const pause = (p: Promise<void>) => {
+        if (paused++ === 0) res.pause();
+        void p.then(() => {
+          if (--paused === 0) res.resume();
+        });
+      };
       res.on('data', (c: Buffer) => {
         h.update(c);
         got += c.length;
         progress(have + got, t.size);
-        if (!out.write(c)) {
-          res.pause();
-          out.once('drain', () => res.resume());
-        }
+        if (!out.write(c)) pause(new Promise<void>((r) => out.once('drain', r)));
+        if (h.full()) pause(h.room());
       });
       res.on('end', () => (res.complete ? resolve() : reject(new Error('ECONNRESET'))));
       res.on('aborted', () => reject(new Error('ECONNRESET')));
@@ -149,62 +158,66 @@ export async function downloadSnap(
   let last = '';
   for (;;) {
     options.signal?.throwIfAborted();
-    const h = createHash('sha3-384');
-    let have = 0;
+    const h = t.size > workerThreshold ? workerHasher() : inlineHasher();
     try {
-      have = await hashFile(partial, h);
-    } catch {
-      have = 0;
-    }
-    if (have > t.size) {
-      await unlink(partial);
-      continue;
-    }
-    let r: Awaited<ReturnType<typeof fetchInto>> = { got: 0 };
-    if (have < t.size) {
+      let have = 0;
       try {
-        r = await fetchInto(t, partial, h, have, progress, options.signal);
-      } catch (err) {
-        if (options.signal?.aborted) throw err;
-        // keep what arrived: the next attempt resumes with Range
-        const s = await stat(partial).catch(() => undefined);
-        downloaded += Math.max(0, (s?.size ?? 0) - have);
-        last = describeNetworkError(err);
-        if (++failures >= retry.attempts) break;
-        await sleep(retry.baseDelayMs * 2 ** (failures - 1));
+        have = await hashFile(partial, h);
+      } catch {
+        have = 0;
+      }
+      if (have > t.size) {
+        await unlink(partial);
         continue;
       }
-      downloaded += r.got;
-      if (r.restart) {
-        await unlink(partial).catch(() => {});
-        continue;
+      let r: Awaited<ReturnType<typeof fetchInto>> = { got: 0 };
+      if (have < t.size) {
+        try {
+          r = await fetchInto(t, partial, h, have, progress, options.signal);
+        } catch (err) {
+          if (options.signal?.aborted) throw err;
+          // keep what arrived: the next attempt resumes with Range
+          const s = await stat(partial).catch(() => undefined);
+          downloaded += Math.max(0, (s?.size ?? 0) - have);
+          last = describeNetworkError(err);
+          if (++failures >= retry.attempts) break;
+          await sleep(retry.baseDelayMs * 2 ** (failures - 1));
+          continue;
+        }
+        downloaded += r.got;
+        if (r.restart) {
+          await unlink(partial).catch(() => {});
+          continue;
+        }
+        if (r.status !== undefined) {
+          if (r.status < 500) throw storeError('store-error', `cannot download snap ${JSON.stringify(t.name)}: the store answered ${r.status} for ${t.url}`);
+          last = `it answered with status ${r.status}`;
+          if (++failures >= retry.attempts) break;
+          await sleep(retry.baseDelayMs * 2 ** (failures - 1));
+          continue;
+        }
+        if (have + r.got < t.size) {
+          last = 'the download ended early';
+          if (++failures >= retry.attempts) break;
+          continue;
+        }
       }
-      if (r.status !== undefined) {
-        if (r.status < 500) throw storeError('store-error', `cannot download snap ${JSON.stringify(t.name)}: the store answered ${r.status} for ${t.url}`);
-        last = `it answered with status ${r.status}`;
-        if (++failures >= retry.attempts) break;
-        await sleep(retry.baseDelayMs * 2 ** (failures - 1));
-        continue;
+      const size = have + r.got;
+      const digest = await h.digest();
+      if (size === t.size && digest === t.sha3_384) {
+        await rename(partial, final);
+        await cache.trim(t.sha3_384);
+        return { path: final, downloaded, cached: false };
       }
-      if (have + r.got < t.size) {
-        last = 'the download ended early';
-        if (++failures >= retry.attempts) break;
-        continue;
+      await unlink(partial).catch(() => {});
+      if (++mismatches >= 2) {
+        throw storeError(
+          'digest-mismatch',
+          `cannot download snap ${JSON.stringify(t.name)}: the file from ${new URL(t.url).origin} does not match its snap-revision (sha3-384 ${digest}, ${size} bytes; expected ${t.sha3_384}, ${t.size} bytes), twice; the store is serving a corrupt file, try again later or tell its operator`,
+        );
       }
-    }
-    const size = have + r.got;
-    const digest = h.digest('base64url');
-    if (size === t.size && digest === t.sha3_384) {
-      await rename(partial, final);
-      await cache.trim(t.sha3_384);
-      return { path: final, downloaded, cached: false };
-    }
-    await unlink(partial).catch(() => {});
-    if (++mismatches >= 2) {
-      throw storeError(
-        'digest-mismatch',
-        `cannot download snap ${JSON.stringify(t.name)}: the file from ${new URL(t.url).origin} does not match its snap-revision (sha3-384 ${digest}, ${size} bytes; expected ${t.sha3_384}, ${t.size} bytes), twice; the store is serving a corrupt file, try again later or tell its operator`,
-      );
+    } finally {
+      h.dispose();
     }
   }
   throw storeError('store-unreachable', `cannot download snap ${JSON.stringify(t.name)} from ${new URL(t.url).origin}: ${last} (tried ${retry.attempts} times); check the network and try again, the partial download is kept and resumed`);

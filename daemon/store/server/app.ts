@@ -2,6 +2,8 @@
 // the API (snapd's /v2/snaps/refresh, /v2/assertions, downloads), the SSO
 // (macaroon discharge, SSH key lookup) and the dashboard (acl, account,
 // account-key). Its own express app: the daemon's API never sees it.
+import { createReadStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { encodeAssertion } from '../../asserts/index.js';
 import { isCoreforgeError } from '../../errors.js';
@@ -26,6 +28,45 @@ const wrap = (h: Handler) => (req: Request, res: Response, next: NextFunction) =
 };
 
 const baseUrl = (req: Request) => `${req.protocol}://${req.get('host') ?? '127.0.0.1'}`;
+
+/** Parses a single `bytes=` range against a size; null when absent, 'bad' when unsatisfiable. */
+export function parseRange(header: string | undefined, size: number): { start: number; end: number } | null | 'bad' {
+  if (!header) return null;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return null; // multi-range or junk: serve the whole file, as RFC 9110 allows
+  let start: number;
+  let end: number;
+  if (m[1] === '') {
+    start = Math.max(0, size - Number(m[2]));
+    end = size - 1;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  }
+  return start >= size || start > end ? 'bad' : { start, end };
+}
+
+/** Streams a blob (or one range of it) in 1 MiB reads: fewer, larger writes than express's sendFile. */
+async function sendBlob(req: Request, res: Response, path: string, size: number): Promise<void> {
+  const range = parseRange(req.get('range'), size);
+  res.set('Accept-Ranges', 'bytes');
+  res.set('Content-Type', 'application/octet-stream');
+  if (range === 'bad') {
+    res.status(416).set('Content-Range', `bytes */${size}`).end();
+    return;
+  }
+  const { start, end } = range ?? { start: 0, end: size - 1 };
+  if (range) res.status(206).set('Content-Range', `bytes ${start}-${end}/${size}`);
+  res.set('Content-Length', String(end - start + 1));
+  if (req.method === 'HEAD' || size === 0) {
+    res.end();
+    return;
+  }
+  await pipeline(createReadStream(path, { start, end, highWaterMark: 1 << 20 }), res).catch((err: NodeJS.ErrnoException) => {
+    // a client that goes away mid-download is normal; anything else is the server's problem
+    if (err.code !== 'ERR_STREAM_PREMATURE_CLOSE' && err.code !== 'EPIPE' && err.code !== 'ECONNRESET') throw err;
+  });
+}
 
 /** The download path of a revision (the real store's shape: SNAPID_REV.snap). */
 export function downloadPath(snapId: string, revision: number): string {
@@ -75,7 +116,8 @@ export async function createStoreApp(options: StoreServerOptions): Promise<expre
     dashboardKey: await store.serviceSecret('dashboard-macaroon'),
     ssoKey: await store.serviceSecret('sso-caveat'),
     dashboardLocation: 'coreforge-local-dashboard',
-    ssoLocation: 'coreforge-local-sso',
+    // snapd and snapcraft look for the login caveat by this location (store/auth.go authLocation)
+    ssoLocation: 'login.ubuntu.com',
     dischargeTtlMs: options.dischargeTtlMs ?? 24 * 3600_000,
     now,
   });
@@ -123,7 +165,7 @@ export async function createStoreApp(options: StoreServerOptions): Promise<expre
       }
       channel ??= 'stable';
       try {
-        const r = typeof raw.revision === 'number' ? await store.revision(name, raw.revision) : await store.resolve(name, channel, arch);
+        const r = typeof raw.revision === 'number' && raw.revision > 0 ? await store.revision(name, raw.revision) : await store.resolve(name, channel, arch);
         results.push({
           result: action,
           'instance-key': instanceKey,
@@ -162,11 +204,7 @@ export async function createStoreApp(options: StoreServerOptions): Promise<expre
       res.status(404).json({ 'error-list': [{ code: 'not-found', message: 'no such snap revision' }] });
       return;
     }
-    await new Promise<void>((resolve, reject) =>
-      res.sendFile(store.blobPath(rev.sha3_384), { acceptRanges: true, lastModified: false, cacheControl: false, headers: { 'Content-Type': 'application/octet-stream' } }, (err) =>
-        err && !res.headersSent ? reject(err) : resolve(),
-      ),
-    );
+    await sendBlob(req, res, store.blobPath(rev.sha3_384), rev.size);
   }));
 
   // ---- SSO (login.ubuntu.com) ----
@@ -271,6 +309,10 @@ export async function createStoreApp(options: StoreServerOptions): Promise<expre
       return;
     }
     options.log?.(`store server error: ${err.stack ?? err.message}`);
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
     res.status(500).json({ 'error-list': [{ code: 'internal-error', message: 'internal error' }] });
   });
   return app;

@@ -1,12 +1,14 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeAssertion } from '../../../daemon/asserts/index.js';
+import { parseImageSize } from '../../../daemon/api/builds.js';
 import type { BuildInfo, ChangeInfo, GadgetLayoutResult } from '../../../daemon/api/types.js';
 import { decodeGrubEnv, ubootEnvVars } from '../../../daemon/image/build/bootenv.js';
 import { FIXTURE_MODELS, modelJSON } from '../../fixtures/models.js';
+import { PI_18_GADGET_YAML } from '../../fixtures/catalog/gadget-yamls.js';
 import type { BuiltFixture } from '../../fixtures/snaps.js';
 import { runCli, startDaemon, type DaemonProcess } from '../../helpers/daemon.js';
 import { makeTempDir } from '../../helpers/tmp.js';
@@ -106,9 +108,18 @@ function bmapCopyMatches(image: string, full = true): void {
       return;
     }
     const ranges = [...readFileSync(`${image}.bmap`, 'utf8').matchAll(/<Range[^>]*>\s*(\d+)(?:-(\d+))?\s*<\/Range>/g)].map((m) => [Number(m[1]), Number(m[2] ?? m[1])] as const);
-    for (const [first, last] of ranges) {
-      const args = ['bs=4096', `skip=${first}`, `count=${last - first + 1}`, 'status=none'];
-      assert.ok(execFileSync('dd', [`if=${image}`, ...args]).equals(execFileSync('dd', [`if=${copy}`, ...args])), `blocks ${first}-${last}`);
+    const [a, b] = [openSync(image, 'r'), openSync(copy, 'r')];
+    try {
+      for (const [first, last] of ranges) {
+        const length = (last - first + 1) * 4096;
+        const [x, y] = [Buffer.alloc(length), Buffer.alloc(length)];
+        readSync(a, x, 0, length, first * 4096);
+        readSync(b, y, 0, length, first * 4096);
+        assert.ok(x.equals(y), `blocks ${first}-${last}`);
+      }
+    } finally {
+      closeSync(a);
+      closeSync(b);
     }
     const extents = execFileSync('filefrag', ['-s', '-v', '-b4096', image], { encoding: 'utf8' });
     for (const m of extents.matchAll(/^\s*\d+:\s+(\d+)\.\.\s*(\d+):/gm)) {
@@ -146,16 +157,16 @@ test('the UC18 my-pi3 model builds through the daemon into a bootable pi.img', a
   assert.equal(env.snap_kernel, 'pi-kernel_x1.snap');
   assert.equal(env.snap_mode, undefined);
   assert.equal(
-    debugfs(writable, 'cat /var/lib/snapd/seed/seed.yaml'),
+    debugfs(writable, 'cat /system-data/var/lib/snapd/seed/seed.yaml'),
     'snaps:\n- name: snapd\n  unasserted: true\n  file: snapd_x1.snap\n- name: pi-kernel\n  unasserted: true\n  file: pi-kernel_x1.snap\n' +
       '- name: core18\n  unasserted: true\n  file: core18_x1.snap\n- name: pi\n  unasserted: true\n  file: pi_x1.snap\n',
   );
-  const asserts = debugfs(writable, 'ls /var/lib/snapd/seed/assertions');
+  const asserts = debugfs(writable, 'ls /system-data/var/lib/snapd/seed/assertions');
   for (const f of ['model', 'acme.account', `${trust.brand.publicKey.id}.account-key`]) assert.ok(asserts.includes(f), `${f} in ${asserts}`);
-  assert.equal(debugfs(writable, 'cat /var/lib/snapd/seed/assertions/model'), readFileSync(join(tmp.dir, 'my-pi3.model'), 'utf8'));
-  const seedSnaps = debugfs(writable, 'ls /var/lib/snapd/seed/snaps');
+  assert.equal(debugfs(writable, 'cat /system-data/var/lib/snapd/seed/assertions/model'), readFileSync(join(tmp.dir, 'my-pi3.model'), 'utf8'));
+  const seedSnaps = debugfs(writable, 'ls /system-data/var/lib/snapd/seed/snaps');
   for (const f of ['snapd_x1.snap', 'pi-kernel_x1.snap', 'core18_x1.snap', 'pi_x1.snap']) assert.ok(seedSnaps.includes(f));
-  assert.match(debugfs(writable, 'stat /var/lib/snapd/snaps/pi-kernel_x1.snap'), /Fast link dest: "\.\.\/seed\/snaps\/pi-kernel_x1\.snap"/);
+  assert.match(debugfs(writable, 'stat /system-data/var/lib/snapd/snaps/pi-kernel_x1.snap'), /Fast link dest: "\.\.\/seed\/snaps\/pi-kernel_x1\.snap"/);
   bmapCopyMatches(image);
 
   const report = JSON.parse(readFileSync(join(out, 'build.json'), 'utf8'));
@@ -168,6 +179,12 @@ test('the UC18 my-pi3 model builds through the daemon into a bootable pi.img', a
   assert.equal(info.status, 'Done');
   assert.deepEqual(info.artifacts.map((a) => a.name), ['pi.img', 'pi.img.bmap', 'seed.manifest', 'snaps.manifest']);
   assert.equal(info.artifacts[0]!.sha256, sha256(image));
+  const shown = await runCli(['builds', info.id], { socketPath: socketPath() });
+  assert.equal(shown.code, 0, shown.stderr);
+  assert.match(shown.stdout, new RegExp(`build ${info.id}: Done, model "my-pi3" of acme`));
+  assert.ok(shown.stdout.includes(info.artifacts[0]!.sha256));
+  const listed = await runCli(['builds'], { socketPath: socketPath() });
+  assert.match(listed.stdout, new RegExp(`${info.id} +Done +my-pi3`));
   const change = (await daemon.transport.call('GET', `/v1/changes/${info.change}`)) as ChangeInfo;
   assert.deepEqual(change.tasks.map((t) => t.summary), ['prepare', 'verify-model', 'read-snaps', 'resolve-snaps', 'unpack-gadget', 'write-seed', 'stage-content', 'build-volumes', 'write-bmap', 'finish']);
   assert.ok(change.tasks.every((t) => t.status === 'Done'));
@@ -198,10 +215,10 @@ test('the UC16 pc model builds into a GPT pc.img with grub environment and offse
   assert.deepEqual(env, { snap_mode: '', snap_try_core: '', snap_try_kernel: '', snap_core: 'core_x1.snap', snap_kernel: 'pc-kernel_x1.snap' });
   assert.ok(mdir(image, esp.start * 512, '::/EFI/boot').includes('bootx64.efi'));
   assert.equal(
-    debugfs(writable, 'cat /var/lib/snapd/seed/seed.yaml'),
+    debugfs(writable, 'cat /system-data/var/lib/snapd/seed/seed.yaml'),
     'snaps:\n- name: core\n  unasserted: true\n  file: core_x1.snap\n- name: pc-kernel\n  unasserted: true\n  file: pc-kernel_x1.snap\n- name: pc\n  unasserted: true\n  file: pc_x1.snap\n',
   );
-  assert.match(debugfs(writable, 'ls -l /var/lib/console-conf'), /complete/);
+  assert.match(debugfs(writable, 'ls -l /system-data/_writable_defaults/var/lib/console-conf'), /complete/);
   bmapCopyMatches(image);
 });
 
@@ -251,6 +268,33 @@ test('a build killed with the daemon and resumed with --resume gives the same im
   const res = await cliBuild('my-pi3', out, ['-c', 'beta', '-w', work, '--resume']);
   assert.equal(res.code, 0, res.stderr);
   assert.equal(sha256(join(out, 'pi.img')), sha256(join(tmp.dir, 'pi-out', 'pi.img')));
+
+  // Killed in the middle of a step this time: the step runs again on resume.
+  const out2 = join(tmp.dir, 'resume-out-2');
+  const work2 = join(tmp.dir, 'resume-work-2');
+  const id2 = (await daemon.transport.call('POST', '/v1/builds', {
+    model,
+    'model-source': 'my-pi3.model',
+    snaps: snapsFor(built, FIXTURE_MODELS['my-pi3']!),
+    channel: 'beta',
+    'output-dir': out2,
+    workdir: work2,
+  })) as string;
+  for (;;) {
+    const c = (await daemon.transport.call('GET', `/v1/changes/${id2}`)) as ChangeInfo;
+    assert.equal(c.ready, false, 'the build must still run when it is killed');
+    if (c.tasks.some((t) => t.status === 'Doing' && ['build-volumes', 'write-bmap', 'finish'].includes(t.summary))) break;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  await daemon.crash();
+  await start();
+  const interrupted = (await daemon.transport.call('GET', `/v1/changes/${id2}`)) as ChangeInfo;
+  assert.equal(interrupted.status, 'Error');
+  assert.equal(existsSync(join(out2, 'pi.img')), false, 'no pi.img that looks complete');
+  const res2 = await cliBuild('my-pi3', out2, ['-c', 'beta', '-w', work2, '--resume']);
+  assert.equal(res2.code, 0, res2.stderr);
+  assert.equal(sha256(join(out2, 'pi.img')), sha256(join(tmp.dir, 'pi-out', 'pi.img')));
+
   const again = await cliBuild('my-pi3', out, ['-w', work, '--resume']);
   assert.equal(again.code, 1);
   assert.match(again.stderr, /cannot resume the build in .*resume-work: it holds a build with other inputs/);
@@ -269,6 +313,15 @@ test('bad inputs through the CLI fail with the daemon\'s message', async () => {
   assert.equal(missing, 'build-not-found: cannot find build "999": no build has that id; list builds with "coreforge builds"');
 });
 
+test('image sizes are read as SIZE or VOLUME:SIZE lists', () => {
+  assert.equal(parseImageSize('4G'), 4 * 1024 ** 3);
+  assert.equal(parseImageSize('1048576'), 1048576);
+  assert.deepEqual(parseImageSize('pc:4G,other:512M'), { pc: 4 * 1024 ** 3, other: 512 * 1024 ** 2 });
+  assert.throws(() => parseImageSize('pc:lots'), {
+    message: 'cannot use image size "pc:lots": cannot parse size "lots": no numerical prefix; use SIZE or VOLUME:SIZE,... with sizes like 4G, 512M or bytes',
+  });
+});
+
 test('gadget validate prints the computed layout of a gadget snap', async () => {
   const res = await runCli(['gadget', 'validate', built['pi-18']!.path, '--model', join(tmp.dir, 'my-pi3.model'), '--json'], { socketPath: socketPath() });
   assert.equal(res.code, 0, res.stderr);
@@ -284,6 +337,12 @@ test('gadget validate prints the computed layout of a gadget snap', async () => 
   assert.equal(text.code, 0, text.stderr);
   assert.match(text.stdout, /volume pc: schema gpt, bootloader grub/);
   assert.match(text.stdout, /ubuntu-seed +system-seed +EF,C12A7328-F81F-11D2-BA4B-00A0C93EC93B +vfat +2097152 +1258291200/);
+  const yamlFile = join(tmp.dir, 'gadget.yaml');
+  writeFileSync(yamlFile, PI_18_GADGET_YAML);
+  const bare = JSON.parse((await runCli(['gadget', 'validate', yamlFile, '--json'], { socketPath: socketPath() })).stdout) as GadgetLayoutResult;
+  assert.equal(bare.rules, 'generic');
+  assert.equal(bare['content-checked'], false);
+  assert.deepEqual(bare.volumes[0]!.structures.map((s) => s.offset), [1048576, 269484032]);
   const bad = await runCli(['gadget', 'validate', built['bad-gadget-no-gadget-yaml']!.path], { socketPath: socketPath() });
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /cannot read meta\/gadget\.yaml of gadget .*bad-gadget-no-gadget-yaml\.snap: the file is missing/);

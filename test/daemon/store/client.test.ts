@@ -5,17 +5,19 @@ import type { AddressInfo } from 'node:net';
 import { generateKeyPairSync } from 'node:crypto';
 import { readFile, stat, writeFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { encodeAssertion, encodePublicKey, formatRFC3339, signAssertion, signerFromKeyObject, type Signer } from '../../../daemon/asserts/index.js';
+import { decodeAssertion, encodeAssertion, encodePublicKey, formatRFC3339, signAssertion, signerFromKeyObject, type Signer } from '../../../daemon/asserts/index.js';
 import { SqliteAssertionDatabase } from '../../../daemon/asserts-db/database.js';
 import { loadRoots } from '../../../daemon/asserts-db/roots.js';
 import type { Database } from '../../../daemon/db/database.js';
 import type { CoreforgeError } from '../../../daemon/errors.js';
 import { StoreClient } from '../../../daemon/store/client/client.js';
+import { StoreSnapSource } from '../../../daemon/store/client/snap-source.js';
+import type { SnapSource } from '../../../daemon/image/build/snap-source.js';
 import { hashPassword, totp } from '../../../daemon/store/local/secrets.js';
 import type { LocalStore } from '../../../daemon/store/local/store.js';
 import { listenStore, type RunningStoreServer } from '../../../daemon/store/server/listen.js';
 import { fixtureSnapId, modelJSON } from '../../fixtures/models.js';
-import type { BuiltFixture } from '../../fixtures/snaps.js';
+import { buildAllFixtures, type BuiltFixture } from '../../fixtures/snaps.js';
 import { makeTempDir } from '../../helpers/tmp.js';
 import { openLocalStore, storeFixtures } from './helpers.js';
 
@@ -169,6 +171,38 @@ describe('store client against the store server', () => {
     const second = await c.download(await c.resolve('hello-coreforge', 'stable', 'amd64'));
     assert.equal(second.downloaded, 0);
     assert.equal(second.cached, true);
+  });
+
+  it('serves image builds as a SnapSource: by name and channel, with snap-declaration and snap-revision', async () => {
+    const source: SnapSource = new StoreSnapSource(client({ cacheDir: join(tmp.dir, 'cache-source') }), 'amd64');
+    const kernel = fx['pc-kernel-18']!;
+    const got = await source.find('pc-kernel', '18/stable');
+    assert.ok(got);
+    assert.deepEqual(got.info, { name: 'pc-kernel', version: kernel.version, type: 'kernel', architectures: ['amd64'], base: '' });
+    assert.equal(got.revision, '1');
+    assert.equal(got.snapId, fixtureSnapId('pc-kernel'));
+    assert.equal(got.sha3_384, kernel.sha3_384);
+    assert.deepEqual(got.assertions.map((a) => decodeAssertion(a).type), ['snap-declaration', 'snap-revision']);
+    assert.equal(await source.find('no-such-snap', 'stable'), undefined);
+  });
+
+  it('keeps the cache under its size limit, least recently used out first', async () => {
+    const kernel = fx['pc-kernel-18']!;
+    const hello = fx['hello-coreforge-amd64']!;
+    const c = client({ cacheDir: join(tmp.dir, 'cache-limit'), cacheLimitBytes: kernel.size + hello.size - 1 });
+    await c.download(await c.resolve('hello-coreforge', 'stable', 'amd64'));
+    await c.download(await c.resolve('pc-kernel', '18/stable', 'amd64'));
+    assert.deepEqual(await readdir(join(tmp.dir, 'cache-limit')), [kernel.sha3_384]);
+  });
+
+  it('downloads a large snap (hashed in a worker thread) intact', async () => {
+    const big = (await buildAllFixtures(join(tmp.dir, 'big'), { ids: ['hello-coreforge-amd64'], pad: { 'hello-coreforge-amd64': 10 << 20 } }))['hello-coreforge-amd64']!;
+    await store.add(big.path, 'big/stable');
+    const c = client({ cacheDir: join(tmp.dir, 'cache-big') });
+    const got = await c.download(await c.resolve('hello-coreforge', 'big/stable', 'amd64'));
+    assert.equal(got.downloaded, big.size);
+    assert.ok(big.size > 10 << 20);
+    assert.deepEqual(await readFile(got.path), await readFile(big.path));
   });
 
   const resolveErrors: [string, string, string, string, string][] = [

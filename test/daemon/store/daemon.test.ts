@@ -76,7 +76,7 @@ describe('store through coreforged and the CLI', () => {
     assert.match(again.stderr, /^error: cannot register key "default": it is already registered with account "\w{32}"\n$/);
     const missing = await cli(['register-key', 'nope']);
     assert.equal(missing.code, 1);
-    assert.match(missing.stderr, /nope/);
+    assert.equal(missing.stderr, 'error: cannot use "nope" key: cannot find key pair in coreforge keyring; list the keys with "coreforge keys"\n');
 
     const account = JSON.parse(await ok(['whoami', '--json'])) as { 'account-id': string };
     await writeFile(join(tmp.dir, 'model.json'), JSON.stringify(modelJSON('coreforge-pc-20', account['account-id'], new Date())));
@@ -90,6 +90,9 @@ describe('store through coreforged and the CLI', () => {
 
     assert.equal(await ok(['logout']), 'Logged out.\n');
     assert.equal(await ok(['whoami']), 'email: -\n');
+    const loggedOut = await cli(['register-key', 'default']);
+    assert.equal(loggedOut.code, 1);
+    assert.equal(loggedOut.stderr, 'error: cannot register key "default": not logged in to the store; run `coreforge login EMAIL` first\n');
   });
 
   it('adds and releases snaps, downloads them as changes, the second time from the cache', async () => {

@@ -1,7 +1,7 @@
 // Test helpers for the image build: a trust set (snapd's test root), a test brand signed under it,
 // fixture models signed by that brand, and the fixture snaps built once per process.
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   decodeAssertion,
@@ -13,7 +13,7 @@ import {
   type Signer,
 } from '../../../../daemon/asserts/index.js';
 import type { ModelLookups } from '../../../../daemon/image/build/model.js';
-import { modelJSON } from '../../../fixtures/models.js';
+import { fixtureSnapId, modelJSON } from '../../../fixtures/models.js';
 import { buildAllFixtures, type BuiltFixture } from '../../../fixtures/snaps.js';
 import { chainsDir, loadAssertion, lookups, signerFromArmored } from '../../asserts/helpers.js';
 
@@ -73,14 +73,6 @@ export function testTrust(): Promise<TestTrust> {
   })());
 }
 
-/** Writes the trust files coreforged reads (stateDir/trusted and stateDir/assertions). */
-export async function installTrust(stateDir: string, t: TestTrust): Promise<void> {
-  await mkdir(join(stateDir, 'trusted'), { recursive: true });
-  await mkdir(join(stateDir, 'assertions'), { recursive: true });
-  await writeFile(join(stateDir, 'trusted', 'test-root.assert'), encodeAssertion(t.root) + '\n' + encodeAssertion(t.rootAccount));
-  await writeFile(join(stateDir, 'assertions', 'acme.assert'), encodeAssertion(t.brandAccount) + '\n' + encodeAssertion(t.brandKey));
-}
-
 let fixtures: Promise<Record<string, BuiltFixture>> | undefined;
 /** The fixture snaps, built (or taken from the cache) once per test process into a shared directory. */
 export function fixtureSnaps(dir: string): Promise<Record<string, BuiltFixture>> {
@@ -90,4 +82,36 @@ export function fixtureSnaps(dir: string): Promise<Record<string, BuiltFixture>>
 /** The snap files a fixture model needs. */
 export function snapsFor(built: Record<string, BuiltFixture>, ids: readonly string[]): string[] {
   return ids.map((id) => built[id]!.path);
+}
+
+/** Copies fixture snaps into `dir` with a `.assert` beside each (snap-declaration + snap-revision signed by the test root). */
+export async function assertedSnaps(dir: string, fixtures: BuiltFixture[], options: { revision?: number; publisher?: string } = {}): Promise<string[]> {
+  const root = await signerFromArmored(join(chainsDir, 'snapd-testkeys/test-root.private.asc'));
+  await mkdir(dir, { recursive: true });
+  const out: string[] = [];
+  for (const f of fixtures) {
+    const path = join(dir, f.fileName);
+    await copyFile(f.path, path);
+    const snapId = fixtureSnapId(f.name);
+    const decl = signAssertion(
+      'snap-declaration',
+      { 'authority-id': 'testrootorg', series: '16', 'snap-id': snapId, 'snap-name': f.name, 'publisher-id': options.publisher ?? brandId, timestamp: '2026-01-01T00:00:00Z' },
+      undefined,
+      root,
+      signTime,
+    );
+    const rev = signAssertion(
+      'snap-revision',
+      {
+        'authority-id': 'testrootorg', 'snap-sha3-384': f.sha3_384, 'snap-id': snapId, 'snap-size': String(f.size),
+        'snap-revision': String(options.revision ?? 7), 'developer-id': options.publisher ?? brandId, timestamp: '2026-01-01T00:00:00Z',
+      },
+      undefined,
+      root,
+      signTime,
+    );
+    await writeFile(path.replace(/\.snap$/, '.assert'), `${encodeAssertion(decl)}\n${encodeAssertion(rev)}`);
+    out.push(path);
+  }
+  return out;
 }

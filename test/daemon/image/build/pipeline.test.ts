@@ -2,8 +2,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encodeAssertion, signAssertion, signerFromKeyObject } from '../../../../daemon/asserts/index.js';
 import { generateKeyPairSync } from 'node:crypto';
@@ -12,11 +12,12 @@ import type { BuildParams } from '../../../../daemon/image/build/params.js';
 import { runBuild, type BuildEnv } from '../../../../daemon/image/build/pipeline.js';
 import { notAllowedExceptForDangerous } from '../../../../daemon/image/build/resolve.js';
 import { isCoreforgeError } from '../../../../daemon/errors.js';
-import { FIXTURE_MODELS, modelJSON } from '../../../fixtures/models.js';
+import { FIXTURE_MODELS, fixtureSnapId, modelJSON } from '../../../fixtures/models.js';
+import { chainsDir, signerFromArmored } from '../../asserts/helpers.js';
 import { buildFixtureSnap, fixtureSpec, type BuiltFixture, type FixtureSpec } from '../../../fixtures/snaps.js';
 import { PI_18_GADGET_YAML } from '../../../fixtures/catalog/gadget-yamls.js';
 import { makeTempDir } from '../../../helpers/tmp.js';
-import { fixtureSnaps, modelTime, snapsFor, testTrust, type TestTrust } from './helpers.js';
+import { assertedSnaps, fixtureSnaps, modelTime, snapsFor, testTrust, type TestTrust } from './helpers.js';
 
 let tmp: { dir: string; cleanup(): Promise<void> };
 let built: Record<string, BuiltFixture>;
@@ -178,4 +179,97 @@ test('an image size too small is grown with a warning', async () => {
   assert.ok(logs.includes(warning), logs.join('\n'));
   assert.ok(state.warnings.includes(warning));
   assert.equal(state.volumes?.[0]?.size, 303038464);
+});
+
+test('a local snap with a .assert beside it is seeded asserted, with its revision, snap-id, channel and assertions', async () => {
+  const dir = join(tmp.dir, 'asserted');
+  await mkdir(dir, { recursive: true });
+  const kernel = built['pi-kernel-18']!;
+  const path = join(dir, kernel.fileName);
+  await copyFile(kernel.path, path);
+  const root = await signerFromArmored(join(chainsDir, 'snapd-testkeys/test-root.private.asc'));
+  const time = { time: new Date('2026-01-01T00:00:00Z') };
+  const snapId = fixtureSnapId('pi-kernel');
+  const decl = signAssertion('snap-declaration', { 'authority-id': 'testrootorg', series: '16', 'snap-id': snapId, 'snap-name': 'pi-kernel', 'publisher-id': 'acme', timestamp: '2026-01-01T00:00:00Z' }, undefined, root, time);
+  const rev = signAssertion('snap-revision', {
+    'authority-id': 'testrootorg', 'snap-sha3-384': kernel.sha3_384, 'snap-id': snapId, 'snap-size': String(kernel.size),
+    'snap-revision': '42', 'developer-id': 'acme', timestamp: '2026-01-01T00:00:00Z',
+  }, undefined, root, time);
+  writeFileSync(path.replace(/\.snap$/, '.assert'), `${encodeAssertion(decl)}\n${encodeAssertion(rev)}`);
+  const logs: string[] = [];
+  const p = params('my-pi3', snapsWith('my-pi3', { 'pi-kernel-18': path }), { channel: 'beta' });
+  await runBuild(p, env(logs), { until: 'write-seed' });
+  const seedDir = join(p.workDir, 'rootfs/system-data/var/lib/snapd/seed');
+  assert.equal(
+    readFileSync(join(seedDir, 'seed.yaml'), 'utf8'),
+    'snaps:\n- name: snapd\n  unasserted: true\n  file: snapd_x1.snap\n' +
+      `- name: pi-kernel\n  snap-id: ${snapId}\n  channel: 18-pi3/beta\n  file: pi-kernel_42.snap\n` +
+      '- name: core18\n  unasserted: true\n  file: core18_x1.snap\n- name: pi\n  unasserted: true\n  file: pi_x1.snap\n',
+  );
+  const asserts = readdirSync(join(seedDir, 'assertions'));
+  assert.ok(asserts.includes(`16,${snapId}.snap-declaration`) && asserts.includes(`${kernel.sha3_384}.snap-revision`), asserts.join(' '));
+  assert.ok(logs.includes('WARNING: "snapd", "core18", "pi" installed from local snaps disconnected from a store cannot be refreshed subsequently!'), logs.join('\n'));
+  writeFileSync(path.replace(/\.snap$/, '.assert'), encodeAssertion(decl));
+  assert.deepEqual(await failure(params('my-pi3', snapsWith('my-pi3', { 'pi-kernel-18': path }))), {
+    kind: 'invalid-snap',
+    message: `cannot use assertions ${path.replace(/\.snap$/, '.assert')}: no snap-revision for ${kernel.fileName} (sha3-384 ${kernel.sha3_384}); download the matching .assert with the snap`,
+  });
+});
+
+test('a build aborted while it writes a volume stops its tools and leaves no image, partial or complete', async () => {
+  const controller = new AbortController();
+  const p = params('my-pi3', snapsFor(built, FIXTURE_MODELS['my-pi3']!));
+  const e: BuildEnv = { ...env(), signal: controller.signal, progress: (phase) => phase.startsWith('write') && controller.abort() };
+  await assert.rejects(runBuild(p, e), (err: Error & { kind?: string }) => {
+    assert.equal(err.kind, 'build-tool-failed');
+    assert.equal(err.message, 'cannot make the vfat filesystem of structure #0 ("system-boot") of volume "pi": the build was stopped');
+    return true;
+  });
+  assert.deepEqual(readdirSync(p.outputDir), []);
+});
+
+test('the UC20 signed-grade model builds from asserted local snaps into the seed\'s snaps dir, without options.yaml', async () => {
+  const snaps = await assertedSnaps(join(tmp.dir, 'asserted-20'), FIXTURE_MODELS['coreforge-pc-20']!.map((id) => built[id]!));
+  const logs: string[] = [];
+  const p = params('coreforge-pc-20', snaps);
+  const state = await runBuild(p, env(logs));
+  assert.equal(state.done.at(-1), 'finish');
+  const seed = join(p.workDir, 'ubuntu-seed');
+  assert.deepEqual(readdirSync(join(seed, 'snaps')).sort(), ['core20_7.snap', 'pc-kernel_7.snap', 'pc_7.snap', 'snapd_7.snap']);
+  assert.deepEqual(readdirSync(join(seed, 'systems/20260101')).sort(), ['assertions', 'model']);
+  const snapAsserts = readFileSync(join(seed, 'systems/20260101/assertions/snaps'), 'utf8');
+  assert.equal(snapAsserts.match(/^type: snap-revision$/gm)?.length, 4);
+  assert.equal(snapAsserts.match(/^type: snap-declaration$/gm)?.length, 4);
+  assert.match(readFileSync(join(seed, 'systems/20260101/assertions/model-etc'), 'utf8'), /^type: account-key$/m);
+  assert.deepEqual(logs.filter((l) => l.startsWith('WARNING')), []);
+  assert.equal(readFileSync(join(p.outputDir, 'seed.manifest'), 'utf8'), 'core20 7\npc 7\npc-kernel 7\nsnapd 7\n');
+  assert.ok(readdirSync(p.outputDir).includes('pc.img'));
+});
+
+test('a kernel or gadget from another publisher is refused, as snapd does', async () => {
+  const snaps = await assertedSnaps(join(tmp.dir, 'other-publisher'), FIXTURE_MODELS['my-pi3']!.map((id) => built[id]!), { publisher: 'mallory' });
+  assert.deepEqual(await failure(params('my-pi3', snaps)), { kind: 'invalid-snap', message: 'cannot use gadget "pi" published by "mallory" for model by "acme"' });
+});
+
+test('a 4096-byte sector build of the UC16 pc model gives a GPT that a 4K loop device reads, with clean filesystems', async () => {
+  const p = params('coreforge-pc-16', snapsFor(built, FIXTURE_MODELS['coreforge-pc-16']!), { sectorSize: 4096 });
+  await runBuild(p, env());
+  const image = join(p.outputDir, 'pc.img');
+  const dev = execFileSync('losetup', ['-f', '--show', '-r', '-b', '4096', image], { encoding: 'utf8' }).trim();
+  let table: { sectorsize: number; partitions: { start: number; size: number; name: string }[] };
+  try {
+    table = JSON.parse(execFileSync('sfdisk', ['--json', dev], { encoding: 'utf8' })).partitiontable;
+  } finally {
+    execFileSync('losetup', ['-d', dev]);
+  }
+  assert.equal(table.sectorsize, 4096);
+  assert.deepEqual(table.partitions.map((x) => [x.start, x.size, x.name]), [[256, 256, 'BIOS Boot'], [512, 12800, 'EFI System'], [13312, 8192, 'writable']]);
+  for (const [x, check] of [[table.partitions[1]!, ['fsck.vfat', '-n']], [table.partitions[2]!, ['e2fsck', '-fn']]] as const) {
+    const part = execFileSync('losetup', ['-f', '--show', '-r', '-o', String(x.start * 4096), '--sizelimit', String(x.size * 4096), image], { encoding: 'utf8' }).trim();
+    try {
+      execFileSync(check[0], [...check.slice(1), part], { stdio: 'pipe' });
+    } finally {
+      execFileSync('losetup', ['-d', part]);
+    }
+  }
 });
