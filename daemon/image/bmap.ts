@@ -23,18 +23,6 @@ export interface BmapInput {
   ranges: BmapRange[];
 }
 
-export interface Bmap {
-  version: string;
-  imageSize: number;
-  blockSize: number;
-  blocksCount: number;
-  /** As declared in the file. */
-  mappedBlocksCount: number;
-  checksumType: string;
-  /** Ranges in file order; sha256 is undefined when a range carries no checksum. */
-  ranges: { first: number; last: number; sha256: string | undefined }[];
-}
-
 const checksumLength = 64;
 
 /** Python's "%.1f": correctly rounded, ties to even (JavaScript's toFixed rounds ties up). */
@@ -157,63 +145,4 @@ export function generateBmap(input: BmapInput): string {
   xml = overwrite(xml, mappedCountPos1, `${humanSize(mappedCount * blockSize)} or ${pyFixed1(mappedPercent)}%`);
   xml = overwrite(xml, mappedCountPos2, String(mappedCount));
   return overwrite(xml, checksumPos, sha256Hex(xml));
-}
-
-function stripComments(xml: string): string {
-  return xml.replace(/<!--[\s\S]*?-->/g, '');
-}
-
-function element(xml: string, tag: string): string {
-  const m = new RegExp(`<${tag}>([^<]*)</${tag}>`).exec(xml);
-  if (!m) fail(`cannot parse bmap: missing <${tag}>; use a bmap written by bmaptool create`);
-  return m[1]!.trim();
-}
-
-function integer(xml: string, tag: string): number {
-  const text = element(xml, tag);
-  if (!/^[0-9]+$/.test(text) || !Number.isSafeInteger(Number(text))) fail(`cannot parse bmap: <${tag}> is "${text}", not a whole number`);
-  return Number(text);
-}
-
-/** Parses a bmap (format 1.4 or 2.x, SHA-256) and checks its BmapFileChecksum as bmaptool copy does; throws invalid-bmap. */
-export function parseBmap(text: string): Bmap {
-  const body = stripComments(text);
-  const root = /<bmap\s+version\s*=\s*["']([0-9]+)\.([0-9]+)["']\s*>/.exec(body);
-  if (!root) fail('cannot parse bmap: no <bmap version="..."> element; is this a bmap file?');
-  const [major, minor] = [Number(root[1]), Number(root[2])];
-  const version = `${major}.${minor}`;
-  if (!(major === 2 || (major === 1 && minor === 4))) fail(`cannot use bmap format version ${version}: only 2.x (and 1.4) are supported; regenerate it with bmaptool create`);
-
-  const imageSize = integer(body, 'ImageSize');
-  const blockSize = integer(body, 'BlockSize');
-  const blocksCount = integer(body, 'BlocksCount');
-  const mappedBlocksCount = integer(body, 'MappedBlocksCount');
-  if (blockSize === 0 || blocksCount !== Math.ceil(imageSize / blockSize)) {
-    fail(`cannot use bmap: inconsistent bmap - image size does not match blocks count (${imageSize} bytes != ${blocksCount} blocks * ${blockSize} bytes)`);
-  }
-  const checksumType = element(body, 'ChecksumType');
-  if (checksumType !== 'sha256') fail(`cannot use bmap checksum type "${checksumType}": only sha256 is supported`);
-
-  const declared = element(body, 'BmapFileChecksum');
-  if (!/^[0-9a-f]{64}$/.test(declared)) fail(`cannot parse bmap: BmapFileChecksum "${declared}" is not a SHA-256`);
-  const at = text.indexOf(declared);
-  const calculated = sha256Hex(overwrite(text, at, '0'.repeat(checksumLength)));
-  if (calculated !== declared) fail(`checksum mismatch for bmap file: calculated '${calculated}', should be '${declared}'; the bmap is corrupt or was edited`);
-
-  const blockMap = /<BlockMap>([\s\S]*?)<\/BlockMap>/.exec(body);
-  if (!blockMap) fail('cannot parse bmap: missing <BlockMap>');
-  const ranges: Bmap['ranges'] = [];
-  const rangePattern = /<Range(\s+chksum\s*=\s*["']([0-9a-fA-F]+)["'])?\s*>([^<]*)<\/Range>/g;
-  for (const m of blockMap[1]!.matchAll(rangePattern)) {
-    const spec = m[3]!.trim();
-    const parts = /^([0-9]+)(?:\s*-\s*([0-9]+))?$/.exec(spec);
-    if (!parts) fail(`cannot parse bmap range "${spec}": write it as FIRST-LAST or a single block number`);
-    const first = Number(parts[1]);
-    const last = parts[2] === undefined ? first : Number(parts[2]);
-    if (first > last || last >= blocksCount) fail(`cannot use bmap range ${spec}: it must lie within blocks 0-${blocksCount - 1}`);
-    const sha = m[2]?.toLowerCase();
-    if (sha !== undefined && sha.length !== checksumLength) fail(`cannot use bmap range ${spec}: its chksum is not a SHA-256`);
-    ranges.push({ first, last, sha256: sha });
-  }
-  return { version, imageSize, blockSize, blocksCount, mappedBlocksCount, checksumType, ranges };
 }
