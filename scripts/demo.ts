@@ -1,69 +1,179 @@
 /**
- * The coreforge demo: a throwaway coreforged (temporary socket and state dir)
- * driven through the real CLI, step by step, with a report at the end.
- * What each step shows is what a device maker would run by hand.
+ * The coreforge demo (README command 1): a throwaway coreforged with the
+ * embedded local store, driven through the real CLI the way a device maker
+ * would, from a new store account to a flashed image, with a report at the end.
+ * Nothing is left running: the daemon, the temp dirs and the loop device go.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { runCli, realDaemonEntry, startDaemon } from '../test/helpers/daemon.js';
+import { buildAllFixtures } from '../test/fixtures/snaps.js';
+import { FIXTURE_MODELS, modelJSON, modelTimestamp } from '../test/fixtures/models.js';
+import { cliEntry, realDaemonEntry, runCli, startDaemon, type DaemonProcess } from '../test/helpers/daemon.js';
 import { makeTempDir } from '../test/helpers/tmp.js';
 
-interface Step {
-  title: string;
-  args: string[];
+interface StepResult {
+  step: string;
+  seconds: number;
+  ok: boolean;
+  note?: string;
 }
 
-const steps: Step[] = [
-  { title: 'Check the host tools coreforge relies on', args: ['doctor'] },
-  { title: 'Versions of the CLI and the daemon', args: ['version'] },
-  { title: 'Long operations (changes) recorded in state.db', args: ['changes'] },
-];
+const report: StepResult[] = [];
+const dim = (s: string) => (process.stdout.isTTY ? `\x1b[2m${s}\x1b[0m` : s);
 
-const tmp = await makeTempDir('coreforge-demo-');
-const report: { step: string; seconds: number; exit: number }[] = [];
-const daemon = await startDaemon({
-  entry: realDaemonEntry,
-  socketPath: join(tmp.dir, 'coreforge.socket'),
-  stateDir: join(tmp.dir, 'state'),
-  env: { COREFORGE_LOG_LEVEL: 'warn' },
-});
-let failed = false;
-try {
-  console.log(`coreforged is running on ${daemon.socketPath} (state in ${daemon.stateDir})\n`);
-  for (const step of steps) {
-    console.log(`== ${step.title}\n$ coreforge ${step.args.join(' ')}`);
-    const started = Date.now();
-    const result = await runCli(step.args, { socketPath: daemon.socketPath });
-    process.stdout.write(result.stdout);
-    process.stderr.write(result.stderr);
-    report.push({ step: step.title, seconds: (Date.now() - started) / 1000, exit: result.code });
-    if (result.code !== 0) {
-      failed = true;
-      break;
-    }
-    console.log();
-  }
-  console.log('== The API is plain HTTP on the socket, as with snapd:');
-  console.log(`$ curl --unix-socket ${daemon.socketPath} http://localhost/v1/system-info`);
-  await new Promise<void>((resolve) => {
-    const curl = spawn('curl', ['-s', '--unix-socket', daemon.socketPath, 'http://localhost/v1/system-info'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    curl.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    curl.on('exit', () => {
-      console.log(out.slice(0, 300) + (out.length > 300 ? '...' : '') + '\n');
-      resolve();
+/** A free TCP port on 127.0.0.1 for the store server. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
     });
-    curl.on('error', () => resolve());
+    server.on('error', reject);
   });
-} finally {
-  await daemon.stop();
-  await tmp.cleanup();
 }
 
-console.log('== Report');
-for (const r of report) console.log(`${r.exit === 0 ? 'ok  ' : 'FAIL'}  ${r.seconds.toFixed(2).padStart(6)} s  ${r.step}`);
-console.log(
-  '\nComing next in this demo as the issues land: create-key, register-key with the embedded store,\n' +
-    'signing the Raspberry Pi 3 and UC20 pc models, building their images, flashing to a loop device.',
-);
-process.exitCode = failed ? 1 : 0;
+/** An OpenSSH ed25519 public key line, made fresh for the demo account. */
+function sshPublicKey(comment: string): string {
+  const { publicKey } = generateKeyPairSync('ed25519');
+  const raw = Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url');
+  const field = (b: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, b.length]), b]);
+  return `ssh-ed25519 ${Buffer.concat([field(Buffer.from('ssh-ed25519')), field(raw)]).toString('base64')} ${comment}`;
+}
+
+async function main(): Promise<number> {
+  const tmp = await makeTempDir('coreforge-demo-');
+  const work = tmp.dir;
+  let daemon: DaemonProcess | undefined;
+  let loop: string | undefined;
+  try {
+    /**
+     * Runs one CLI step. Steps whose output the demo needs are captured; the
+     * others run on the demo's own terminal, so progress bars show live.
+     */
+    const cli = async (title: string, args: string[], opts: { stdoutTo?: string; capture?: boolean } = {}) => {
+      console.log(`\n== ${title}\n$ coreforge ${args.join(' ')}${opts.stdoutTo ? ` > ${opts.stdoutTo}` : ''}`);
+      const started = Date.now();
+      let code: number;
+      let stdout = '';
+      if (opts.stdoutTo || opts.capture) {
+        const r = await runCli(args, { socketPath: daemon!.socketPath, timeoutMs: 600_000 });
+        process.stdout.write(dim(r.stderr));
+        if (opts.stdoutTo) writeFileSync(opts.stdoutTo, r.stdout);
+        ({ code, stdout } = r);
+      } else {
+        const child = spawn(process.execPath, ['--import', 'tsx', cliEntry, ...args], {
+          stdio: 'inherit',
+          env: { ...process.env, COREFORGE_SOCKET: daemon!.socketPath },
+        });
+        code = await new Promise<number>((resolve) => child.on('exit', (c) => resolve(c ?? 1)));
+      }
+      report.push({ step: title, seconds: (Date.now() - started) / 1000, ok: code === 0 });
+      if (code !== 0) throw new Error(`step "${title}" failed with exit code ${code}`);
+      return stdout;
+    };
+
+    console.log('== Fixture snaps: small but real squashfs snaps (gadgets, kernels, bases, snapd)');
+    let started = Date.now();
+    const snapsDir = join(work, 'snaps');
+    const needed = [...new Set([...FIXTURE_MODELS['my-pi3']!, ...FIXTURE_MODELS['coreforge-pc-20-dangerous']!])];
+    const built = await buildAllFixtures(snapsDir, { ids: needed });
+    for (const f of Object.values(built)) console.log(`  ${f.fileName.padEnd(36)} ${String(f.size).padStart(9)} bytes  ${f.type}`);
+    report.push({ step: 'Fixture snaps', seconds: (Date.now() - started) / 1000, ok: true });
+
+    const storePort = await freePort();
+    console.log(`\n== Starting a throwaway coreforged with the embedded local store on 127.0.0.1:${storePort}`);
+    started = Date.now();
+    daemon = await startDaemon({
+      entry: realDaemonEntry,
+      socketPath: join(work, 'coreforge.socket'),
+      stateDir: join(work, 'state'),
+      extraArgs: ['--offline', '--store-listen', `127.0.0.1:${storePort}`],
+      env: { COREFORGE_LOG_LEVEL: 'warn' },
+    });
+    console.log(`coreforged is on ${daemon.socketPath}, state in ${daemon.stateDir}`);
+    report.push({ step: 'Start coreforged', seconds: (Date.now() - started) / 1000, ok: true });
+
+    await cli('Check the host tools', ['doctor']);
+
+    const secrets = join(work, 'secrets');
+    mkdirSync(secrets, { mode: 0o700 });
+    writeFileSync(join(secrets, 'store-password'), 'demo-password-123\n', { mode: 0o600 });
+    writeFileSync(join(secrets, 'key-passphrase'), 'demo-passphrase-456\n', { mode: 0o600 });
+    writeFileSync(join(secrets, 'id_ed25519.pub'), sshPublicKey('demo@coreforge') + '\n');
+    const email = 'maker@example.com';
+
+    await cli('A store account in the local store', [
+      'store', 'account', 'add', email, '--username', 'maker', '--ssh-key', join(secrets, 'id_ed25519.pub'), '--password-file', join(secrets, 'store-password'),
+    ]);
+    await cli('Log in (SSO macaroon discharge)', ['login', email, '--password-file', join(secrets, 'store-password')]);
+    const account = JSON.parse(await cli('Who am I', ['whoami', '--json'], { capture: true })) as Record<string, string>;
+    const brandId = account['account-id'] ?? account.id ?? account.accountId;
+    if (!brandId) throw new Error(`cannot find the account id in whoami --json: ${JSON.stringify(account)}`);
+    console.log(`account id (the brand id of our models): ${brandId}`);
+
+    await cli('Create a signing key (RSA-4096)', ['create-key', 'brand-key', '--passphrase-file', join(secrets, 'key-passphrase')]);
+    await cli('Register it with the store account', ['register-key', 'brand-key', '--passphrase-file', join(secrets, 'key-passphrase')]);
+    await cli('List keys', ['keys']);
+
+    // A second after registration, so the model's timestamp is inside the key's validity.
+    await new Promise((r) => setTimeout(r, 1100));
+    const models: Record<string, string> = {};
+    for (const name of ['my-pi3', 'coreforge-pc-20-dangerous']) {
+      const jsonPath = join(work, `${name}.json`);
+      writeFileSync(jsonPath, JSON.stringify(modelJSON(name, brandId, modelTimestamp(new Date())), null, 2));
+      models[name] = join(work, `${name}.model`);
+      await cli(`Sign the ${name} model`, ['sign', '-k', 'brand-key', '--passphrase-file', join(secrets, 'key-passphrase'), jsonPath], { stdoutTo: models[name] });
+      console.log(readFileSync(models[name]!, 'utf8').split('\n\n')[0]);
+    }
+    await cli('Verify both models through the local store root', ['verify', ...Object.values(models)]);
+
+    const artifacts: { volume: string; path: string; size: number; sha256: string }[] = [];
+    for (const name of Object.keys(models)) {
+      const out = join(work, 'images', name);
+      const snaps = FIXTURE_MODELS[name]!.flatMap((id) => ['--snap', built[id]!.path]);
+      await cli(`Build the ${name} image`, ['build', '-O', out, ...snaps, models[name]!]);
+      const summary = JSON.parse(readFileSync(join(out, 'build.json'), 'utf8')) as { artifacts?: { name?: string; path?: string; size: number; sha256: string }[] };
+      for (const a of summary.artifacts ?? []) {
+        const path = a.path ?? join(out, a.name ?? '');
+        if (path.endsWith('.img')) artifacts.push({ volume: `${name}: ${a.name ?? path}`, path, size: a.size, sha256: a.sha256 });
+      }
+    }
+
+    const pcImage = artifacts.find((a) => a.volume.startsWith('coreforge-pc-20'));
+    const isRoot = process.getuid?.() === 0;
+    const hasLosetup = existsSync('/sbin/losetup') || existsSync('/usr/sbin/losetup');
+    if (pcImage && isRoot && hasLosetup) {
+      const backing = join(work, 'sdcard.raw');
+      writeFileSync(backing, '');
+      execFileSync('truncate', ['-s', String(Math.ceil(statSync(pcImage.path).size / 1048576 + 16) * 1048576), backing]);
+      loop = execFileSync('losetup', ['-f', '--show', backing], { encoding: 'utf8' }).trim();
+      await cli('Drives (loop devices shown for the demo)', ['drives', '--include-loop']);
+      await cli(`Flash the pc image to ${loop} and verify it from the device`, ['flash', pcImage.path, loop, '--include-loop', '--yes']);
+    } else {
+      const why = !isRoot ? 'the demo is not running as root (loop devices need root)' : 'losetup is not available (Debian package mount)';
+      console.log(`\n== Flash: skipped, ${why} (a loop device stands in for an SD card)`);
+      report.push({ step: 'Flash', seconds: 0, ok: true, note: `skipped: ${why}` });
+    }
+
+    console.log('\n== Report');
+    for (const r of report) console.log(`${r.ok ? 'ok  ' : 'FAIL'}  ${r.seconds.toFixed(2).padStart(7)} s  ${r.step}${r.note ? ` (${r.note})` : ''}`);
+    console.log('\nArtifacts (removed with the demo\'s temp dir):');
+    for (const a of artifacts) console.log(`  ${a.volume}  ${(a.size / 1048576).toFixed(1)} MiB  sha256 ${a.sha256}`);
+    return 0;
+  } catch (err) {
+    console.error(`\ndemo: ${(err as Error).message}`);
+    for (const r of report) console.error(`${r.ok ? 'ok  ' : 'FAIL'}  ${r.seconds.toFixed(2).padStart(7)} s  ${r.step}`);
+    if (daemon) console.error(dim(daemon.logs().split('\n').slice(-15).join('\n')));
+    return 1;
+  } finally {
+    if (loop) execFileSync('losetup', ['-d', loop]);
+    await daemon?.stop();
+    await tmp.cleanup();
+  }
+}
+
+process.exitCode = await main();
