@@ -7,12 +7,12 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { buildAllFixtures } from '../test/fixtures/snaps.js';
 import { FIXTURE_MODELS, modelJSON, modelTimestamp } from '../test/fixtures/models.js';
 import { cliEntry, realDaemonEntry, runCli, startDaemon, type DaemonProcess } from '../test/helpers/daemon.js';
 import { makeTempDir } from '../test/helpers/tmp.js';
+import { freePort } from '../test/helpers/net.js';
 
 interface StepResult {
   step: string;
@@ -23,18 +23,6 @@ interface StepResult {
 
 const report: StepResult[] = [];
 const dim = (s: string) => (process.stdout.isTTY ? `\x1b[2m${s}\x1b[0m` : s);
-
-/** A free TCP port on 127.0.0.1 for the store server. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 /** An OpenSSH ed25519 public key line, made fresh for the demo account. */
 function sshPublicKey(comment: string): string {

@@ -9,7 +9,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import * as pty from 'node-pty';
@@ -17,20 +16,10 @@ import { buildAllFixtures } from './fixtures/snaps.js';
 import { FIXTURE_MODELS, modelJSON, modelTimestamp } from './fixtures/models.js';
 import { realDaemonEntry, repoRoot, runCli, startDaemon } from './helpers/daemon.js';
 import { makeTempDir } from './helpers/tmp.js';
+import { freePort } from './helpers/net.js';
 
 const isRoot = process.getuid?.() === 0;
 const skip = !isRoot ? 'needs root for loop devices and mounting the flashed partition' : !existsSync('/usr/sbin/losetup') && !existsSync('/sbin/losetup') ? 'losetup is not installed' : false;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { encoding: 'utf8' });
 

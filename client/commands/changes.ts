@@ -49,27 +49,36 @@ export async function watchChange(cli: CliContext, id: string, opts: { quiet?: b
     lastPhase = e.phase;
   };
   try {
-    return await new Promise<ChangeInfo>((resolve, reject) => {
-      let settled = false;
-      const settle = () => {
-        if (settled) return;
-        settled = true;
-        client.change(id).then(resolve, reject);
-      };
-      stream.onProgress(draw);
-      stream.onStatus((e) => {
-        if (e.change === id && ['Done', 'Error', 'Abort'].includes(e.status)) settle();
-      });
-      stream.subscribe(id).then(
-        // The change may have finished between the first GET and the subscription.
-        () => client.change(id).then((c) => c.ready && settle(), reject),
-        reject,
-      );
-    });
+    return await untilReady(cli, stream, id, draw);
   } finally {
     if (drawn) cli.stderr.write('\n');
     stream.close();
   }
+}
+
+/**
+ * Feeds a change's progress to `draw` and resolves with the change once it is
+ * Done, Error or Abort, including when it finished before the subscription.
+ */
+export function untilReady(cli: CliContext, stream: EventStream, id: string, draw: (e: ProgressEvent) => void): Promise<ChangeInfo> {
+  const client = cli.client();
+  return new Promise<ChangeInfo>((resolve, reject) => {
+    let settled = false;
+    const settle = () => {
+      if (settled) return;
+      settled = true;
+      client.change(id).then(resolve, reject);
+    };
+    stream.onProgress(draw);
+    stream.onStatus((e) => {
+      if (e.change === id && ['Done', 'Error', 'Abort'].includes(e.status)) settle();
+    });
+    stream.subscribe(id).then(
+      // The change may have finished between the first GET and the subscription.
+      () => client.change(id).then((c) => c.ready && settle(), reject),
+      reject,
+    );
+  });
 }
 
 export function registerChangeCommands(program: Command, cli: CliContext): void {

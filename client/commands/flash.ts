@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import type { ChangeInfo, DriveInfo, FlashResult, ProgressEvent } from '../../daemon/api/types.js';
 import { withJson, type CliContext } from '../context.js';
+import { untilReady } from './changes.js';
 import { EventStream } from '../events.js';
 import { formatBytes } from '../render/format.js';
 import { renderProgressLine } from '../render/progress.js';
@@ -115,22 +116,7 @@ async function followFlash(cli: CliContext, id: string, order: string[], quiet: 
   };
   process.once('SIGINT', abortOnInterrupt);
   try {
-    return await new Promise<ChangeInfo>((resolvePromise, reject) => {
-      let settled = false;
-      const settle = () => {
-        if (settled) return;
-        settled = true;
-        client.change(id).then(resolvePromise, reject);
-      };
-      stream.onProgress(draw);
-      stream.onStatus((e) => {
-        if (e.change === id && ['Done', 'Error', 'Abort'].includes(e.status)) settle();
-      });
-      stream.subscribe(id).then(
-        () => client.change(id).then((c) => c.ready && settle(), reject),
-        reject,
-      );
-    });
+    return await untilReady(cli, stream, id, draw);
   } finally {
     process.off('SIGINT', abortOnInterrupt);
     stream.close();
