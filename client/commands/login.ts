@@ -1,6 +1,6 @@
-import { createInterface } from 'node:readline/promises';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { openSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { ReadStream, WriteStream } from 'node:tty';
 import type { Command } from 'commander';
 import { withJson, type CliContext } from '../context.js';
 import { promptHidden, readPassphrase } from '../passphrase.js';
@@ -8,25 +8,35 @@ import { StoreApiClient } from '../store-api.js';
 import { ApiCallError } from '../transport.js';
 import { withPassphraseFile } from './keys.js';
 
-/** Reads one visible line from the terminal (email, one-time code). */
-export async function promptLine(prompt: string, ttyPath = '/dev/tty'): Promise<string> {
-  let input;
-  let output;
+/** Reads one visible line from the terminal (email, one-time code); tty streams, so nothing is left reading after it. */
+export function promptLine(prompt: string, ttyPath = '/dev/tty'): Promise<string> {
+  let readFd: number;
+  let writeFd: number;
   try {
-    input = createReadStream(ttyPath);
-    output = createWriteStream(ttyPath);
-    await new Promise((resolve, reject) => input!.once('open', resolve).once('error', reject));
+    readFd = openSync(ttyPath, 'r');
+    writeFd = openSync(ttyPath, 'w');
   } catch {
-    throw new Error(`cannot ask for ${prompt.replace(/:\s*$/, '').toLowerCase()}: there is no terminal to prompt on; give it on the command line`);
+    return Promise.reject(new Error(`cannot ask for ${prompt.replace(/:\s*$/, '').toLowerCase()}: there is no terminal to prompt on; give it on the command line`));
   }
-  const rl = createInterface({ input, output, terminal: false });
-  try {
-    return (await rl.question(prompt)).trim();
-  } finally {
-    rl.close();
-    input.destroy();
-    output.destroy();
-  }
+  const input = new ReadStream(readFd);
+  const output = new WriteStream(writeFd);
+  output.write(prompt);
+  return new Promise<string>((resolve) => {
+    let typed = '';
+    const onData = (chunk: Buffer) => {
+      typed += chunk.toString('utf8');
+      const nl = typed.search(/[\r\n]/);
+      if (nl < 0) return;
+      input.off('data', onData);
+      input.pause();
+      // the streams own their fds and close them
+      input.destroy();
+      output.destroy();
+      resolve(typed.slice(0, nl).trim());
+    };
+    input.on('data', onData);
+    input.resume();
+  });
 }
 
 /** The first line of a password file. */

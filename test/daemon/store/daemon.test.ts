@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import { lookupSsoKeys } from '../../../daemon/store/sso-keys.js';
 import type { BuiltFixture } from '../../fixtures/snaps.js';
 import { modelJSON } from '../../fixtures/models.js';
-import { runCli, startDaemon, type DaemonProcess } from '../../helpers/daemon.js';
+import * as pty from 'node-pty';
+import { totp } from '../../../daemon/store/local/secrets.js';
+import { cliEntry, repoRoot, runCli, startDaemon, type DaemonProcess } from '../../helpers/daemon.js';
 import { makeTempDir } from '../../helpers/tmp.js';
 import { storeFixtures } from './helpers.js';
 
@@ -93,6 +95,43 @@ describe('store through coreforged and the CLI', () => {
     const loggedOut = await cli(['register-key', 'default']);
     assert.equal(loggedOut.code, 1);
     assert.equal(loggedOut.stderr, 'error: cannot register key "default": not logged in to the store; run `coreforge login EMAIL` first\n');
+  });
+
+  it('logs in on a terminal: the password is not echoed, the one-time code is asked for when the store wants one', async () => {
+    const secret = 'JBSWY3DPEHPK3PXP';
+    await ok(['store', 'account', 'add', 'bob@example.com', '--username', 'bob', '--password-file', join(tmp.dir, 'pass'), '--otp-secret', secret]);
+    const term = pty.spawn(process.execPath, ['--import', 'tsx', cliEntry, 'login'], {
+      name: 'xterm',
+      cols: 100,
+      rows: 24,
+      cwd: repoRoot,
+      env: { ...process.env, COREFORGE_SOCKET: daemon.socketPath } as Record<string, string>,
+    });
+    let screen = '';
+    const waitFor = (re: RegExp) =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no ${re} on the terminal:\n${screen}`)), 30_000);
+        const check = () => {
+          if (re.test(screen)) {
+            clearTimeout(timer);
+            resolve();
+          } else setTimeout(check, 20);
+        };
+        check();
+      });
+    term.onData((d) => (screen += d));
+    const exited = new Promise<number>((resolve) => term.onExit(({ exitCode }) => resolve(exitCode)));
+    await waitFor(/Email address: $/);
+    term.write('bob@example.com\r');
+    await waitFor(/Password of "bob@example.com": $/);
+    term.write('s3cret\r');
+    await waitFor(/Second-factor auth: $/);
+    term.write(`${totp(secret, new Date())}\r`);
+    assert.equal(await exited, 0, screen);
+    assert.match(screen, /Login successful: bob@example.com \(username bob/);
+    assert.ok(!screen.includes('s3cret'), 'the password is not echoed');
+    assert.equal(await ok(['whoami']), `email: bob@example.com\nusername: bob\naccount-id: ${JSON.parse(await ok(['whoami', '--json']))['account-id']}\n`);
+    await ok(['logout']);
   });
 
   it('adds and releases snaps, downloads them as changes, the second time from the cache', async () => {
