@@ -45,6 +45,10 @@ export class Transport {
   /** Returns the envelope as sent; errors stay envelopes (see `call` for throwing). */
   raw<T>(method: string, path: string, body?: unknown): Promise<ApiResponse<T>> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    return this.send<T>(method, path, payload, true);
+  }
+
+  private send<T>(method: string, path: string, payload: Buffer | undefined, mayRetry: boolean): Promise<ApiResponse<T>> {
     return new Promise((resolve, reject) => {
       const req = request(
         {
@@ -68,6 +72,12 @@ export class Transport {
         },
       );
       req.on('error', (err: NodeJS.ErrnoException) => {
+        // A kept-alive connection the daemon closed while idle fails on reuse
+        // before the request was read: sending it again on a new one is safe.
+        if (mayRetry && req.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) {
+          this.send<T>(method, path, payload, false).then(resolve, reject);
+          return;
+        }
         if (err.code && ['ENOENT', 'ECONNREFUSED', 'EACCES', 'ENOTSOCK', 'ECONNRESET'].includes(err.code)) {
           reject(new DaemonUnreachableError(this.socketPath, err.code));
         } else reject(err);
