@@ -222,11 +222,13 @@ export class StoreClient {
   }
 
   /** Which revision a device of `arch` gets for name and channel (POST /v2/snaps/refresh, a download action). */
-  async resolve(name: string, channel: string, arch: string): Promise<ResolvedSnap> {
+  async resolve(name: string, channel: string, arch: string, revision?: number): Promise<ResolvedSnap> {
     const url = this.url(this.o.apiUrl, '/v2/snaps/refresh');
+    // snapd sends either a channel or a revision in a download action, not both
+    const pick = revision !== undefined ? { revision } : { channel };
     const reply = await storeRequest(url, {
       headers: this.deviceHeaders(arch),
-      body: { context: [], actions: [{ action: 'download', 'instance-key': 'download-1', name, channel }], fields: ['architectures', 'base', 'download', 'revision', 'snap-id', 'type', 'version'] },
+      body: { context: [], actions: [{ action: 'download', 'instance-key': 'download-1', name, ...pick }], fields: ['architectures', 'base', 'download', 'revision', 'snap-id', 'type', 'version'] },
     }, this.retry);
     if (reply.status !== 200) throw this.replyError(reply, url, `cannot find snap ${JSON.stringify(name)}`);
     const results = expectObject(reply, url).results;
@@ -241,6 +243,7 @@ export class StoreClient {
         if (rel.length > 0 && !archs.includes(arch) && !archs.includes('all')) {
           throw storeError('revision-not-found', `cannot find snap ${JSON.stringify(name)} for architecture ${arch}: it is only available for ${archs.join(', ')}`, { releases: rel });
         }
+        if (revision !== undefined) throw storeError('revision-not-found', `cannot find revision ${revision} of snap ${JSON.stringify(name)} for ${arch} in the store at ${new URL(url).origin}; check the --revision`, { releases: rel });
         throw storeError('revision-not-found', `cannot find a revision of snap ${JSON.stringify(name)} in channel ${JSON.stringify(channel)} for ${arch}${rel.length ? `; it is available in ${[...new Set(rel.map((x) => x.channel))].join(', ')}` : ''}`, { releases: rel });
       }
       throw storeError('store-error', `cannot find snap ${JSON.stringify(name)}: the store says ${e.message ?? e.code ?? 'unknown error'}`);
@@ -254,7 +257,8 @@ export class StoreClient {
       name,
       'snap-id': String(r['snap-id'] ?? s['snap-id']),
       revision: s.revision,
-      'sha3-384': d['sha3-384'],
+      // The refresh API sends hex; assertions and the cache key use base64url.
+      'sha3-384': /^[0-9a-f]{96}$/.test(d['sha3-384']) ? Buffer.from(d['sha3-384'], 'hex').toString('base64url') : d['sha3-384'],
       size: d.size,
       url: d.url,
       version: String(s.version ?? ''),

@@ -82,7 +82,8 @@ function storeSnap(req: Request, r: StoreRevision, publisher: { id: string; user
     contact: '',
     'created-at': r.created,
     description: r.summary,
-    download: { 'sha3-384': r.sha3_384, size: r.size, url: `${baseUrl(req)}${downloadPath(r.snapId, r.revision)}`, deltas: [] },
+    // The refresh API gives the digest in hex (snapd compares it with its own hex); assertions use base64url.
+    download: { 'sha3-384': Buffer.from(r.sha3_384, 'base64url').toString('hex'), size: r.size, url: `${baseUrl(req)}${downloadPath(r.snapId, r.revision)}`, deltas: [] },
     epoch: { read: [0], write: [0] },
     license: '',
     name: r.name,
