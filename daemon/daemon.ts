@@ -73,7 +73,8 @@ export async function startDaemon(config: DaemonConfig, extensions: DaemonExtens
   try {
     await migrate(db);
     const engine = new ChangeEngine(new ChangeRepository(db), logger);
-    engine.register(flashTaskKind);
+    // Under systemd (INVOCATION_ID) the hardened unit has a private mount namespace: unmount through PID 1.
+    engine.register(flashTaskKind({ unmountCommand: config.env.INVOCATION_ID ? ['systemd-umount'] : ['umount'] }));
     const keyring = await new Keyring({ db, dir: join(config.stateDir, 'keys') }).open();
     const passphrases = new PassphraseVault();
     engine.register(createKeyTask(keyring, passphrases));

@@ -3,6 +3,7 @@ import { isAbsolute } from 'node:path';
 import type { TaskKind } from '../changes/engine.js';
 import { CoreforgeError, isCoreforgeError } from '../errors.js';
 import { type Drive, type FlashResult as LibFlashResult, flashImage, listDrives, watchDrives } from '../flash/index.js';
+import type { UnmountCommand } from '../flash/unmount.js';
 import { flashError } from '../flash/errors.js';
 import { loadBmap } from '../flash/find-bmap.js';
 import { openImageSource } from '../flash/open-source.js';
@@ -133,49 +134,52 @@ function toFlashResult(result: LibFlashResult, timing: Timing): FlashResult {
  * fails ends the change in Error naming that drive and its byte range, while
  * the result still reports every drive.
  */
-export const flashTaskKind: TaskKind = {
-  name: 'flash',
-  concurrency: 4,
-  async run(ctx) {
-    const request = ctx.data as unknown as FlashRequest;
-    const timing: Timing = new Map();
-    ctx.log('info', `flashing ${request.image} onto ${request.targets.map((t) => t.path).join(', ')}`);
-    const result = await flashImage(
-      {
-        image: request.image,
-        ...(request.bmap ? { bmap: request.bmap } : {}),
-        targets: request.targets,
-        allowSystemDrives: request['allow-system-drive'] ?? [],
-        verify: request.verify !== false,
-      },
-      {
-        onProgress: (target, p) => {
-          const now = Date.now();
-          let time = timing.get(target);
-          if (!time) timing.set(target, (time = {}));
-          if (p.phase === 'flashing') {
-            time.start ??= now;
-            time.written = now;
-          } else if (p.phase === 'verifying') time.end = now;
-          ctx.progress(p.phase, p.bytes, p.total ?? 0, target);
+export function flashTaskKind(options: { unmountCommand: UnmountCommand }): TaskKind {
+  return {
+    name: 'flash',
+    concurrency: 4,
+    async run(ctx) {
+      const request = ctx.data as unknown as FlashRequest;
+      const timing: Timing = new Map();
+      ctx.log('info', `flashing ${request.image} onto ${request.targets.map((t) => t.path).join(', ')}`);
+      const result = await flashImage(
+        {
+          image: request.image,
+          ...(request.bmap ? { bmap: request.bmap } : {}),
+          targets: request.targets,
+          allowSystemDrives: request['allow-system-drive'] ?? [],
+          verify: request.verify !== false,
         },
-      },
-      ctx.signal,
-    );
-    const out = toFlashResult(result, timing);
-    for (const t of out.targets) {
-      if (t.ok) ctx.log('info', `${t.path}: wrote ${t['bytes-written']} bytes${t.verified ? ', verified' : ''}`);
-      else ctx.log('error', t.error?.message ?? `${t.path} failed`);
-    }
-    const failed = out.targets.filter((t) => !t.ok);
-    if (failed.length > 0) {
-      const ok = out.targets.length - failed.length;
-      const others = ok > 0 ? `; ${ok} other drive${ok === 1 ? '' : 's'} flashed fine` : '';
-      throw new CoreforgeError(failed[0]!.error!.kind, failed.map((t) => t.error!.message).join('; ') + others, { result: out });
-    }
-    return out;
-  },
-};
+        {
+          onProgress: (target, p) => {
+            const now = Date.now();
+            let time = timing.get(target);
+            if (!time) timing.set(target, (time = {}));
+            if (p.phase === 'flashing') {
+              time.start ??= now;
+              time.written = now;
+            } else if (p.phase === 'verifying') time.end = now;
+            ctx.progress(p.phase, p.bytes, p.total ?? 0, target);
+          },
+          deps: { unmountCommand: options.unmountCommand },
+        },
+        ctx.signal,
+      );
+      const out = toFlashResult(result, timing);
+      for (const t of out.targets) {
+        if (t.ok) ctx.log('info', `${t.path}: wrote ${t['bytes-written']} bytes${t.verified ? ', verified' : ''}`);
+        else ctx.log('error', t.error?.message ?? `${t.path} failed`);
+      }
+      const failed = out.targets.filter((t) => !t.ok);
+      if (failed.length > 0) {
+        const ok = out.targets.length - failed.length;
+        const others = ok > 0 ? `; ${ok} other drive${ok === 1 ? '' : 's'} flashed fine` : '';
+        throw new CoreforgeError(failed[0]!.error!.kind, failed.map((t) => t.error!.message).join('; ') + others, { result: out });
+      }
+      return out;
+    },
+  };
+}
 
 /**
  * Watches drives while at least one client listens: `listeners(n)` starts or

@@ -13,7 +13,7 @@ import { type ByteRange, formatRange, type RangeDigest, rangesBytes, splitRanges
 import type { ImageSource } from './source.js';
 import { sysBlockFacts } from './sysfs.js';
 import type { FlashTarget } from './target.js';
-import { unmountDrive } from './unmount.js';
+import { unmountDrive, type UnmountCommand } from './unmount.js';
 import { refusal } from './verdict.js';
 import { locateDifferences, verifyTarget } from './verifier.js';
 import { writeImage } from './writer.js';
@@ -67,6 +67,7 @@ export interface FlashDeps {
   listDrives: (options: ListDrivesOptions) => Promise<Drive[]>;
   openTarget: (path: string, expected: { size: number; dev?: string }) => Promise<FlashTarget>;
   now: () => number;
+  unmountCommand: UnmountCommand;
 }
 
 /** Options that shape a flash without changing what it writes. */
@@ -82,6 +83,7 @@ const defaultDeps: FlashDeps = {
   listDrives: (options) => listDrives(options),
   openTarget: openBlockDevice,
   now: Date.now,
+  unmountCommand: ['umount'],
 };
 
 const MiB = 1 << 20;
@@ -160,7 +162,7 @@ export async function flashImage(request: FlashRequest, options: FlashOptions = 
     chosen.push(drive);
   }
 
-  for (const drive of chosen) await unmountDrive(drive.path, deps.exec, signal);
+  for (const drive of chosen) await unmountDrive(drive.path, deps.exec, signal, deps.unmountCommand);
   const targets: FlashTarget[] = [];
   try {
     for (const drive of chosen) targets.push(await deps.openTarget(drive.path, { size: drive.size, dev: drive.dev }));

@@ -23,16 +23,28 @@ export async function driveMountpoints(path: string, exec: Exec = runProgram): P
   return [...new Set(out)];
 }
 
+/**
+ * How to unmount: plain `umount`, or `systemd-umount` when the daemon runs as a
+ * hardened systemd service, whose private mount namespace would otherwise only
+ * lose its own copy of the mount while the host keeps the card busy.
+ */
+export type UnmountCommand = ['umount'] | ['systemd-umount'];
+
 /** Unmounts every filesystem on a drive, deepest first; throws 'drive-busy' naming the mountpoint that stays. */
-export async function unmountDrive(path: string, exec: Exec = runProgram, signal?: AbortSignal): Promise<string[]> {
+export async function unmountDrive(
+  path: string,
+  exec: Exec = runProgram,
+  signal?: AbortSignal,
+  command: UnmountCommand = ['umount'],
+): Promise<string[]> {
   const mounts = (await driveMountpoints(path, exec)).sort((a, b) => b.length - a.length);
   for (const m of mounts) {
     if (m === '[SWAP]') {
       throw flashError('drive-busy', `cannot flash ${path}: one of its partitions is in use as swap; turn it off with "swapoff" first`, { drive: path });
     }
-    const r = await exec('umount', [m], signal);
+    const r = await exec(command[0], [m], signal);
     if (r.code !== 0) {
-      throw flashError('drive-busy', `cannot flash ${path}: ${m} on it cannot be unmounted (${r.stderr.trim() || `umount exited with status ${r.code}`}); close the programs using it and try again`, { drive: path, mountpoint: m });
+      throw flashError('drive-busy', `cannot flash ${path}: ${m} on it cannot be unmounted (${r.stderr.trim() || `${command[0]} exited with status ${r.code}`}); close the programs using it and try again`, { drive: path, mountpoint: m });
     }
   }
   return mounts;

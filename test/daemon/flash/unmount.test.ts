@@ -36,6 +36,12 @@ describe('unmounting a drive', () => {
     assert.deepEqual(calls.slice(1), ['umount /media/u/root/var/lib/x', 'umount /media/u/boot', 'umount /media/u/root']);
   });
 
+  it('unmounts through systemd when the daemon runs in a service\'s private mount namespace', async () => {
+    const calls: string[] = [];
+    await unmountDrive('/dev/sdb', fakeExec({ lsblk: { code: 0, stdout: lsblk } }, calls), undefined, ['systemd-umount']);
+    assert.deepEqual(calls.slice(1), ['systemd-umount /media/u/root/var/lib/x', 'systemd-umount /media/u/boot', 'systemd-umount /media/u/root']);
+  });
+
   it('refuses a drive whose filesystem stays mounted, naming the mountpoint', async () => {
     const exec = fakeExec({ lsblk: { code: 0, stdout: lsblk }, umount: { code: 32, stderr: 'umount: /media/u/root: target is busy.\n' } }, []);
     await assert.rejects(unmountDrive('/dev/sdb', exec), {
