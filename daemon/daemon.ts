@@ -80,9 +80,9 @@ export async function startDaemon(config: DaemonConfig, extensions: DaemonExtens
     engine.register(createKeyTask(keyring, passphrases));
     const assertions = await new SqliteAssertionDatabase(db, loadRoots()).open();
     const builds = new BuildRepository(db);
-    engine.register(buildStepTask({ lookups: () => assertions.chainContext(), repo: builds, exec: runTool }));
     const store = await setupStore(config.stateDir, config.store ?? {}, db, assertions, logger);
     stopStore = store.close;
+    engine.register(buildStepTask({ lookups: () => assertions.chainContext(), repo: builds, exec: runTool, store: (arch) => store.snapSource(arch) }));
     engine.register(storeDownloadTask(store.client, (id) => assertions.trustedRoots().accountKeys.some((k) => k.headers['public-key-sha3-384'] === id)));
     for (const kind of extensions.taskKinds ?? []) engine.register(kind);
 

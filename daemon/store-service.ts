@@ -8,6 +8,7 @@ import type { SqliteAssertionDatabase } from './asserts-db/database.js';
 import type { Database } from './db/database.js';
 import type { Logger } from './log.js';
 import { defaultApiUrl, defaultDashboardUrl, defaultSsoUrl, StoreClient } from './store/client/client.js';
+import { StoreSnapSource } from './store/client/snap-source.js';
 import { LocalStore } from './store/local/store.js';
 import { listenStore, type RunningStoreServer } from './store/server/listen.js';
 
@@ -26,6 +27,8 @@ export interface StoreServices {
   localStore: LocalStore;
   client: StoreClient;
   urls: { api: string; sso: string; dashboard: string; local?: string };
+  /** The configured store as a source of snaps for image builds of one device architecture. */
+  snapSource(architecture: string): StoreSnapSource;
   close(): Promise<void>;
 }
 
@@ -59,5 +62,12 @@ export async function setupStore(stateDir: string, cfg: StoreConfig, db: Databas
     credentialsPath: join(stateDir, 'store-credentials.json'),
     cacheDir: join(stateDir, 'cache'),
   });
-  return { localStore, client, urls, close: async () => server?.close() };
+  // assertions the device trusts already are not fetched as prerequisites of a snap's assertions
+  const known = (type: string, key: string): boolean => {
+    const roots = assertions.trustedRoots();
+    if (type === 'account-key') return roots.accountKeys.some((k) => k.headers['public-key-sha3-384'] === key);
+    return type === 'account' && (roots.accounts ?? []).some((a) => a.headers['account-id'] === key);
+  };
+  const label = urls.local !== undefined && urls.api === urls.local ? 'the local store' : `the store at ${urls.api}`;
+  return { localStore, client, urls, snapSource: (architecture) => new StoreSnapSource(client, architecture, { label, known }), close: async () => server?.close() };
 }

@@ -46,12 +46,8 @@ export function renderArtifacts(build: BuildInfo): string {
 
 /** The build request from the command line (paths made absolute: the daemon has its own working directory). */
 export function buildRequest(model: string, opts: BuildOptions): BuildRequest {
+  // as ubuntu-image: a value ending in .snap is a local file, anything else a store snap NAME[=CHANNEL]
   const snaps = [...opts.snap, ...opts.extraSnaps];
-  for (const s of snaps) {
-    if (!s.endsWith('.snap')) {
-      throw new Error(`cannot use --snap ${s}: only local .snap files are supported so far (store snaps by name need a store); pass the path of a .snap file`);
-    }
-  }
   const sector = opts.sectorSize === undefined ? 512 : Number(opts.sectorSize);
   if (sector !== 512 && sector !== 4096) throw new Error(`cannot use --sector-size ${opts.sectorSize}: use 512 or 4096`);
   if (opts.validation !== undefined && opts.validation !== 'ignore' && opts.validation !== 'enforce') {
@@ -60,7 +56,7 @@ export function buildRequest(model: string, opts: BuildOptions): BuildRequest {
   return {
     model: readText(model, 'model'),
     'model-source': basename(model),
-    snaps: snaps.map((s) => resolve(s)),
+    snaps: snaps.map((s) => (s.endsWith('.snap') ? resolve(s) : s)),
     ...(opts.channel !== undefined ? { channel: opts.channel } : {}),
     'output-dir': resolve(opts.outputDir ?? '.'),
     ...(opts.imageSize !== undefined ? { 'image-size': opts.imageSize } : {}),
@@ -81,8 +77,8 @@ function addBuildOptions(cmd: Command): Command {
     .argument('<model>', 'signed model assertion file')
     .option('-c, --channel <channel>', 'channel for the model snaps (a risk like beta keeps pinned tracks: 18-pi3/beta)')
     .option('-O, --output-dir <dir>', 'where VOLUME.img, VOLUME.img.bmap, manifests and build.json go', '.')
-    .option('--snap <path>', 'local .snap file to seed (repeatable); a .assert beside it is used when present', collect, [])
-    .option('--extra-snaps <path>', 'deprecated alias of --snap', collect, [])
+    .option('--snap <path|name[=channel]>', 'local .snap file (a .assert beside it is used when present) or store snap NAME[=CHANNEL] to seed (repeatable)', collect, [])
+    .option('--extra-snaps <path|name>', 'deprecated alias of --snap', collect, [])
     .option('-i, --image-size <size>', 'image size: SIZE or VOLUME:SIZE,... (4G, 512M, bytes); grown with a warning when too small')
     .option('--sector-size <bytes>', 'sector size of the images: 512 or 4096', '512')
     .option('-w, --workdir <dir>', 'work directory (kept; needed for --resume)')
@@ -91,7 +87,7 @@ function addBuildOptions(cmd: Command): Command {
     .option('--disable-console-conf', 'mark console-conf as done in the image (UC16/18)')
     .option('--first-boot <file>', 'console-conf first-boot config, to run it unattended (UC16/18)')
     .option('--cloud-init <file>', 'cloud-init user-data for the image (UC16/18)')
-    .option('--revision <name:rev>', 'pin a snap revision (needs a store)', collect, [])
+    .option('--revision <name:rev>', 'pin the store revision of a snap (repeatable)', collect, [])
     .option('--thru <step>', 'stop after this build step (see "coreforge change ID" for the steps)')
     .addHelpText(
       'after',
@@ -140,7 +136,7 @@ export function renderGadgetLayout(result: GadgetLayoutResult): string {
 
 export function registerBuildCommands(program: Command, cli: CliContext): void {
   for (const [name, description] of [
-    ['build', 'build the image volumes of a signed model from local snap files (a change with progress)'],
+    ['build', 'build the image volumes of a signed model from the store and local snap files (a change with progress)'],
     ['snap', 'alias of "build", for ubuntu-image habits'],
   ] as const) {
     withJson(addBuildOptions(program.command(name).description(description))).action((model: string, opts: BuildOptions) => runBuild(cli, model, opts));

@@ -7,6 +7,7 @@ import { buildStepNames, type BuildParams, type BuildStepName } from '../image/b
 import type { BuildRow } from '../image/build/repository.js';
 import { buildStepTaskKind, type BuildChangeData } from '../image/build/task.js';
 import { validateGadget } from '../image/build/validate-gadget.js';
+import { parseRevisions } from '../image/build/store-snaps.js';
 import { runTool } from '../image/build/exec.js';
 import type { DaemonContext } from './context.js';
 import { ApiError } from './errors.js';
@@ -71,7 +72,17 @@ async function toInfo(row: BuildRow, ctx: DaemonContext): Promise<BuildInfo> {
 async function startBuild(req: ApiRequest, ctx: DaemonContext) {
   const model = str(req, 'model', true)!;
   const snaps = req.body.snaps ?? [];
-  if (!Array.isArray(snaps) || snaps.some((s) => typeof s !== 'string')) bad('cannot start build: "snaps" must be a list of .snap file paths');
+  if (!Array.isArray(snaps) || snaps.some((s) => typeof s !== 'string')) bad('cannot start build: "snaps" must be a list of .snap file paths or NAME[=CHANNEL] store snaps');
+  // as ubuntu-image: a value ending in .snap is a local file, anything else a store snap by name
+  const localSnaps = (snaps as string[]).filter((s) => s.endsWith('.snap'));
+  const storeSnaps = (snaps as string[]).filter((s) => !s.endsWith('.snap')).map((s) => {
+    const eq = s.indexOf('=');
+    const name = eq < 0 ? s : s.slice(0, eq);
+    if (!/^[a-z0-9](?:-?[a-z0-9])*$/.test(name) || !/[a-z]/.test(name)) {
+      bad(`cannot start build: --snap ${JSON.stringify(s)} is neither a .snap file nor a snap name; use a path ending in .snap or NAME[=CHANNEL] (lowercase letters, digits and dashes)`);
+    }
+    return { name, channel: eq < 0 ? '' : s.slice(eq + 1) };
+  });
   const outputDir = absolute(str(req, 'output-dir', true)!, 'output directory');
   const sectorSize = req.body['sector-size'] ?? 512;
   if (sectorSize !== 512 && sectorSize !== 4096) bad(`cannot start build: sector size ${JSON.stringify(sectorSize)} is not supported; use 512 or 4096`);
@@ -79,9 +90,8 @@ async function startBuild(req: ApiRequest, ctx: DaemonContext) {
   if (validation !== 'ignore' && validation !== 'enforce') bad(`cannot start build: validation ${JSON.stringify(validation)} is not one of ignore, enforce`);
   const revisions = req.body.revision ?? [];
   if (!Array.isArray(revisions)) bad('cannot start build: "revision" must be a list of NAME:REV');
-  if (revisions.length > 0) {
-    throw imageError('invalid-snap-set', `cannot use --revision ${revisions.join(', ')}: revisions are picked from a store, and builds use local .snap files only so far; pass the snap file of that revision with --snap`);
-  }
+  if (revisions.some((r) => typeof r !== 'string')) bad('cannot start build: "revision" must be a list of NAME:REV');
+  const pinned = parseRevisions(revisions as string[]);
   const thru = str(req, 'thru');
   if (thru !== undefined && !(buildStepNames as readonly string[]).includes(thru)) bad(`cannot start build: step ${JSON.stringify(thru)} is not one of ${buildStepNames.join(', ')}`);
   const resume = req.body.resume === true;
@@ -92,7 +102,9 @@ async function startBuild(req: ApiRequest, ctx: DaemonContext) {
   const params: BuildParams = {
     model,
     modelSource: str(req, 'model-source') ?? 'model',
-    snaps: (snaps as string[]).map((s) => absolute(s, 'snap file')),
+    snaps: localSnaps.map((s) => absolute(s, 'snap file')),
+    ...(storeSnaps.length > 0 ? { storeSnaps } : {}),
+    ...(Object.keys(pinned).length > 0 ? { revisions: pinned } : {}),
     channel: str(req, 'channel') ?? '',
     outputDir,
     workDir,

@@ -7,7 +7,7 @@ export interface BuildRequest {
   model: string;
   /** Where the model came from, for messages. */
   'model-source'?: string;
-  /** Local .snap files. */
+  /** Local .snap files (absolute paths ending in .snap) or store snaps as NAME[=CHANNEL]. */
   snaps?: string[];
   channel?: string;
   'output-dir': string;
@@ -24,7 +24,7 @@ export interface BuildRequest {
   'first-boot'?: string;
   /** cloud-init user-data text. */
   'cloud-init'?: string;
-  /** NAME:REV pins; need a store (not available yet). */
+  /** NAME:REV pins of store snaps. */
   revision?: string[];
   /** Stop after this step (inclusive), as ubuntu-image --thru. */
   thru?: string;

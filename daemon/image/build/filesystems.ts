@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { lstat, lutimes, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { lstat, lutimes, mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { imageError } from '../errors.js';
@@ -53,21 +53,25 @@ export async function pinTimestamps(dir: string, epoch: number): Promise<void> {
   await utimes(dir, epoch, epoch);
 }
 
-/** Bytes a tree needs at least: files rounded up to 4 KiB, plus 4 KiB per directory. */
-export async function treeBytes(dir: string): Promise<number> {
+/**
+ * Bytes a tree needs at least: files rounded up to 4 KiB, plus 4 KiB per
+ * directory. Symlinks count as themselves, or as the files they point at
+ * with `followSymlinks` (vfat, which copies the file instead).
+ */
+export async function treeBytes(dir: string, followSymlinks = false): Promise<number> {
   let total = 4096;
   for (const e of await readdir(dir, { withFileTypes: true })) {
     const p = join(dir, e.name);
-    if (e.isDirectory()) total += await treeBytes(p);
-    else total += Math.ceil((await lstat(p)).size / 4096) * 4096 || 4096;
+    if (e.isDirectory()) total += await treeBytes(p, followSymlinks);
+    else total += Math.ceil((followSymlinks && e.isSymbolicLink() ? await stat(p) : await lstat(p)).size / 4096) * 4096 || 4096;
   }
   return total;
 }
 
 /** Refuses content that cannot fit its structure before any tool runs. */
-export async function checkFits(spec: FilesystemSpec, overhead: number): Promise<void> {
+export async function checkFits(spec: FilesystemSpec, overhead: number, followSymlinks = false): Promise<void> {
   let need = 0;
-  for (const t of spec.trees) need += await treeBytes(t);
+  for (const t of spec.trees) need += await treeBytes(t, followSymlinks);
   if (need + overhead > spec.size) {
     throw imageError(
       'invalid-gadget-content',
@@ -76,9 +80,15 @@ export async function checkFits(spec: FilesystemSpec, overhead: number): Promise
   }
 }
 
-/** Makes a FAT filesystem at `offset` of the image and copies the trees into it. */
+/**
+ * Makes a FAT filesystem at `offset` of the image and copies the trees into
+ * it. Symlinks are followed (the seed links its snaps to their files, so the
+ * snap bytes go from the source file straight into the image); every
+ * timestamp is the epoch through SOURCE_DATE_EPOCH, as mcopy stamps what it
+ * copies without -m.
+ */
 export async function buildVfat(spec: FilesystemSpec, fatBits: 16 | 32): Promise<void> {
-  await checkFits(spec, Math.max(spec.size / 64, 64 * 1024));
+  await checkFits(spec, Math.max(spec.size / 64, 64 * 1024), true);
   const volumeId = seededUuid(spec.seed, `vfat\0${spec.offset}`).replace(/-/g, '').slice(0, 8);
   const env = { SOURCE_DATE_EPOCH: String(spec.epoch), MTOOLS_SKIP_CHECK: '1', TZ: 'UTC' };
   const args = ['--invariant', '-F', String(fatBits), '-S', '512', '-s', '1', '-i', volumeId, `--offset=${spec.offset / 512}`];
@@ -91,8 +101,7 @@ export async function buildVfat(spec: FilesystemSpec, fatBits: 16 | 32): Promise
   for (const tree of spec.trees) {
     const entries = (await readdir(tree)).sort();
     if (entries.length === 0) continue;
-    await pinTimestamps(tree, spec.epoch);
-    await spec.exec('mcopy', ['-i', `${spec.imagePath}@@${spec.offset}`, '-s', '-m', '-o', '-Q', ...entries.map((e) => join(tree, e)), '::/'], {
+    await spec.exec('mcopy', ['-i', `${spec.imagePath}@@${spec.offset}`, '-s', '-o', '-Q', ...entries.map((e) => join(tree, e)), '::/'], {
       env,
       signal: spec.signal,
       what: `copy the content of ${spec.where} into its vfat filesystem`,

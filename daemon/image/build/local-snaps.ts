@@ -1,11 +1,11 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { parse } from 'yaml';
 import { decodeStream, encodeAssertion, type SnapRevisionInfo } from '../../asserts/index.js';
 import { isCoreforgeError } from '../../errors.js';
 import { imageError } from '../errors.js';
+import { digestInWorker } from '../digest-worker.js';
 import type { Exec } from './exec.js';
 import type { SnapSource, SnapYamlInfo, SourcedSnap } from './snap-source.js';
 
@@ -45,15 +45,41 @@ export function parseSnapYaml(text: string, path: string): SnapYamlInfo {
   return { name, version: String(version), type, architectures: archs as string[], base: typeof m.base === 'string' ? m.base : '' };
 }
 
-/** SHA3-384 of a file in snapd's form (base64url, no padding), and its size. */
-export async function snapDigest(path: string): Promise<{ sha3_384: string; size: number }> {
-  const h = createHash('sha3-384');
-  let size = 0;
-  for await (const chunk of createReadStream(path)) {
-    h.update(chunk as Buffer);
-    size += (chunk as Buffer).length;
-  }
-  return { sha3_384: h.digest().toString('base64url'), size };
+/** SHA3-384 of a file in snapd's form (base64url, no padding), and its size; hashed on a worker thread. */
+export async function snapDigest(path: string, signal?: AbortSignal): Promise<{ sha3_384: string; size: number }> {
+  const { digest, size } = await digestInWorker({ path, algorithm: 'sha3-384' }, signal);
+  return { sha3_384: digest.toString('base64url'), size };
+}
+
+/** SHA3-384 digests of unasserted snaps started in the background, by file identity; one at a time (one worker). */
+const pendingSha3 = new Map<string, Promise<string>>();
+let sha3Queue: Promise<unknown> = Promise.resolve();
+
+async function fileKey(path: string): Promise<string> {
+  const st = await stat(path);
+  return `${path}\0${st.dev}\0${st.ino}\0${st.size}\0${st.mtimeMs}`;
+}
+
+async function startSha3(path: string): Promise<void> {
+  const key = await fileKey(path);
+  if (pendingSha3.has(key)) return;
+  const p = sha3Queue.then(() => snapDigest(path)).then((d) => d.sha3_384);
+  sha3Queue = p.catch(() => {});
+  p.catch(() => pendingSha3.delete(key));
+  pendingSha3.set(key, p);
+}
+
+/**
+ * The SHA3-384 of a snap. Unasserted local snaps need it only for
+ * build.json, so inspecting them starts it on a worker thread and the build
+ * goes on: this waits for that digest (or computes it, in a resumed build).
+ */
+export async function snapSha3(snap: SourcedSnap, signal?: AbortSignal): Promise<string> {
+  if (snap.sha3_384 !== '') return snap.sha3_384;
+  const key = await fileKey(snap.path);
+  const pending = pendingSha3.get(key);
+  pendingSha3.delete(key);
+  return pending ?? (await snapDigest(snap.path, signal)).sha3_384;
 }
 
 /** Reads one local snap file: metadata, digest, and the assertions beside it. */
@@ -75,7 +101,6 @@ export async function inspectLocalSnap(path: string, exec: Exec, signal?: AbortS
     throw err;
   }
   const info = parseSnapYaml(yamlText, path);
-  const { sha3_384, size } = await snapDigest(path);
   const assertPath = path.replace(/\.snap$/, '.assert');
   let assertText: Buffer | undefined;
   try {
@@ -84,8 +109,13 @@ export async function inspectLocalSnap(path: string, exec: Exec, signal?: AbortS
     assertText = undefined;
   }
   if (assertText === undefined) {
-    return { path, info, revision: 'x1', snapId: '', sha3_384, size, assertions: [] };
+    // Unasserted: no assertion to match, so the slow SHA3-384 (for build.json) runs beside the build,
+    // and a SHA-256 (five times faster) identifies the content for the image's ids.
+    await startSha3(path);
+    const { digest, size } = await digestInWorker({ path, algorithm: 'sha256' }, signal);
+    return { path, info, revision: 'x1', snapId: '', sha3_384: '', sha256: digest.toString('hex'), size, assertions: [] };
   }
+  const { sha3_384, size } = await snapDigest(path, signal);
   let all;
   try {
     all = decodeStream(assertText);
@@ -122,10 +152,20 @@ export class LocalSnapSource implements SnapSource {
   }
 
   static async inspect(paths: string[], exec: Exec, signal?: AbortSignal): Promise<LocalSnapSource> {
+    // Two at a time: the digests run on worker threads, one core each (each thread costs memory).
+    const results: Promise<SourcedSnap>[] = new Array(paths.length);
+    let next = 0;
+    const lanes = Array.from({ length: Math.min(paths.length, Math.max(1, Math.min(2, availableParallelism()))) }, async () => {
+      for (let i = next++; i < paths.length; i = next++) {
+        results[i] = inspectLocalSnap(paths[i]!, exec, signal);
+        await results[i]!.catch(() => {});
+      }
+    });
+    await Promise.all(lanes);
     const snaps: SourcedSnap[] = [];
     const seen = new Map<string, string>();
-    for (const p of paths) {
-      const s = await inspectLocalSnap(p, exec, signal);
+    for (const [i, p] of paths.entries()) {
+      const s = await results[i]!;
       const other = seen.get(s.info.name);
       if (other !== undefined) throw imageError('invalid-snap-set', `local snap "${s.info.name}" is repeated in options (${other} and ${p})`);
       seen.set(s.info.name, p);

@@ -8,6 +8,10 @@ export interface BuildParams {
   modelSource: string;
   /** Local .snap files. */
   snaps: string[];
+  /** Snaps by name from the configured store (`--snap NAME[=CHANNEL]`); channel '' when not given. */
+  storeSnaps?: { name: string; channel: string }[];
+  /** Pinned store revisions (`--revision NAME:REV`). */
+  revisions?: Record<string, number>;
   /** Global channel (`-c`); '' when not given. */
   channel: string;
   outputDir: string;

@@ -5,19 +5,22 @@ import { basename, join } from 'node:path';
 import { checkChain, decodeAssertion, type ModelInfo } from '../../asserts/index.js';
 import { isCoreforgeError } from '../../errors.js';
 import { bmapForImage } from '../bmap-file.js';
+import { digestInWorker } from '../digest-worker.js';
 import { blockRangeBytes, toBlockRanges, type ByteRange } from '../bmap-ranges.js';
 import { imageError } from '../errors.js';
 import { checkGadgetContent, type ResolvedFile, type ResolvedImage } from '../gadget/content-check.js';
-import { layoutGadget, loadGadget, type Gadget, type VolumeLayout } from '../gadget/index.js';
+import { isKernelRef, layoutGadget, loadGadget, parseKernelRef, type Gadget, type VolumeLayout } from '../gadget/index.js';
 import { alignUp, iecString, MiB } from '../gadget/quantity.js';
 import type { Exec } from './exec.js';
 import { treeBytes } from './filesystems.js';
-import { LocalSnapSource } from './local-snaps.js';
+import { LocalSnapSource, snapSha3 } from './local-snaps.js';
 import { verifyModel, type ModelLookups, type VerifiedModel } from './model.js';
 import { buildFingerprint, buildStepNames, type BuildArtifact, type BuildParams, type BuildStepName } from './params.js';
 import { resolveSeedSnaps } from './resolve.js';
 import { checkSeedSnaps, unassertedWarning } from './snap-checks.js';
 import { seedManifest, writeSeed16, writeSeed20, type SeedSnap } from './seed.js';
+import type { StoreSnapFinder } from './snap-source.js';
+import { fetchStoreSnaps, lookupsWith } from './store-snaps.js';
 import { stageContent } from './stage.js';
 import { loadState, saveState, type BuildState } from './state.js';
 import { buildVolume, writeError } from './volume.js';
@@ -36,6 +39,8 @@ export interface BuildEnv {
   signal?: AbortSignal;
   progress(phase: string, bytes: number, total: number): void;
   log(level: 'info' | 'warn', message: string): void;
+  /** The configured store for a device architecture: snaps no local file provides come from it. */
+  store?(architecture: string): StoreSnapFinder;
 }
 
 interface StepContext {
@@ -106,13 +111,39 @@ function verified(ctx: StepContext): VerifiedModel {
   };
 }
 
-async function unsquash(exec: Exec, snap: string, dir: string, signal?: AbortSignal): Promise<void> {
+/** Unpacks a snap into `dir`: all of it, or only `paths` (and what their symlinks need; missing ones are skipped). */
+async function unsquash(exec: Exec, snap: string, dir: string, signal?: AbortSignal, paths?: string[]): Promise<void> {
   await rm(dir, { recursive: true, force: true });
   await mkdir(join(dir, '..'), { recursive: true });
-  await exec('unsquashfs', ['-n', '-no-xattrs', '-d', dir, snap], { signal, what: `unpack ${basename(snap)}` });
+  const args = paths === undefined ? [snap] : ['-follow', snap, ...paths];
+  await exec('unsquashfs', ['-n', '-no-xattrs', '-d', dir, ...args], { signal, what: `unpack ${basename(snap)}` });
 }
 
-async function readGadget(ctx: StepContext): Promise<{ gadget: Gadget; images: Map<string, ResolvedImage[]>; files: Map<string, ResolvedFile[]> }> {
+/**
+ * The parts of the kernel snap a build reads: its metadata, the `$kernel:`
+ * content the gadget refers to and the u-boot boot assets. A real kernel
+ * snap is mostly modules and firmware that the image only carries inside the
+ * snap file, so they are not unpacked. Undefined: unpack everything.
+ */
+function kernelPaths(gadget: Gadget): string[] | undefined {
+  const paths = new Set(['meta', 'kernel.img', 'initrd.img', 'dtbs']);
+  for (const v of gadget.volumes) {
+    for (const s of v.structures) {
+      for (const c of s.content) {
+        if (c.kind !== 'file' || !isKernelRef(c.source)) continue;
+        const ref = parseKernelRef(c.source);
+        if (typeof ref === 'string') continue;
+        const path = ref.content.replace(/^\/+|\/+$/g, '');
+        if (path === '' || path === '.' || path.startsWith('-')) return undefined;
+        paths.add(path);
+      }
+    }
+  }
+  return [...paths];
+}
+
+/** Loads and validates the unpacked gadget's meta/gadget.yaml. */
+async function loadGadgetYaml(ctx: StepContext): Promise<Gadget> {
   const m = need(ctx.state.model, 'verified model');
   const gadgetSnap = need(ctx.state.seed, 'snap set').find((s) => s.sourced.info.type === 'gadget')!;
   let text: string;
@@ -124,7 +155,11 @@ async function readGadget(ctx: StepContext): Promise<{ gadget: Gadget; images: M
       `cannot read meta/gadget.yaml of gadget snap ${basename(gadgetSnap.sourced.path)}: the file is missing; a gadget snap must ship meta/gadget.yaml describing its volumes`,
     );
   }
-  const gadget = loadGadget(text, { model: { uc20: m.uc20, classic: false } });
+  return loadGadget(text, { model: { uc20: m.uc20, classic: false } });
+}
+
+async function readGadget(ctx: StepContext): Promise<{ gadget: Gadget; images: Map<string, ResolvedImage[]>; files: Map<string, ResolvedFile[]> }> {
+  const gadget = await loadGadgetYaml(ctx);
   const checked = await checkGadgetContent(gadget, { gadgetDir: ctx.dirs.unpackGadget, kernelDir: ctx.dirs.unpackKernel });
   const images = new Map<string, ResolvedImage[]>();
   const files = new Map<string, ResolvedFile[]>();
@@ -164,7 +199,7 @@ async function layout(ctx: StepContext, gadget: Gadget): Promise<VolumeLayout[]>
 
 /** The seed for GUIDs and UUIDs: the model and the snaps' digests, so equal inputs give equal images. */
 function buildSeed(ctx: StepContext): string {
-  const digests = need(ctx.state.seed, 'snap set').map((s) => `${s.sourced.info.name}=${s.sourced.sha3_384}`);
+  const digests = need(ctx.state.seed, 'snap set').map((s) => `${s.sourced.info.name}=${s.sourced.sha3_384 || `sha256:${s.sourced.sha256 ?? ''}`}`);
   return createHash('sha256').update(ctx.params.model).update(digests.join(',')).digest('hex');
 }
 
@@ -174,34 +209,29 @@ async function sha256File(path: string): Promise<string> {
   return h.digest('hex');
 }
 
-/** SHA-256 of an image whose data lies only in `written`: holes are hashed as zeros without reading them. */
-async function sha256Image(path: string, written: readonly ByteRange[]): Promise<string> {
+/**
+ * SHA-256 of an image whose data lies only in `written`, on a worker thread:
+ * holes are hashed as zeros from memory without reading them (the zeros
+ * still cost SHA-256 time: about 0.6 s per GiB with SHA-NI).
+ */
+async function sha256Image(path: string, written: readonly ByteRange[], signal?: AbortSignal): Promise<string> {
   const size = (await stat(path)).size;
-  const ranges = toBlockRanges(written, 4096, size).map((r) => blockRangeBytes(r, 4096, size));
-  const h = createHash('sha256');
-  const zeros = Buffer.alloc(4 * MiB);
-  const buf = Buffer.alloc(4 * MiB);
-  const file = await open(path, 'r');
+  const data = toBlockRanges(written, 4096, size).map((r) => blockRangeBytes(r, 4096, size));
+  return (await digestInWorker({ path, algorithm: 'sha256', data, size }, signal)).digest.toString('hex');
+}
+
+/** Flushes a written image to disk. */
+async function syncFile(path: string): Promise<void> {
   try {
-    let pos = 0;
-    const feedZeros = (n: number) => {
-      for (; n > 0; n -= zeros.length) h.update(n >= zeros.length ? zeros : zeros.subarray(0, n));
-    };
-    for (const r of ranges) {
-      feedZeros(r.offset - pos);
-      for (let at = r.offset; at < r.offset + r.length; ) {
-        const { bytesRead } = await file.read(buf, 0, Math.min(buf.length, r.offset + r.length - at), at);
-        if (bytesRead === 0) break;
-        h.update(buf.subarray(0, bytesRead));
-        at += bytesRead;
-      }
-      pos = r.offset + r.length;
+    const file = await open(path, 'r');
+    try {
+      await file.sync();
+    } finally {
+      await file.close();
     }
-    feedZeros(size - pos);
-  } finally {
-    await file.close();
+  } catch (err) {
+    throw writeError(err, `write image ${path}`);
   }
-  return h.digest('hex');
 }
 
 async function writeOutput(path: string, data: string): Promise<void> {
@@ -264,20 +294,35 @@ export const buildSteps: BuildStep[] = [
     name: 'resolve-snaps',
     async run(ctx) {
       const v = verified(ctx);
-      const sourced = need(ctx.state.sourced, 'snap files');
+      const sourced = [...need(ctx.state.sourced, 'snap files')];
       const plan = resolveSeedSnaps(v.info, {
         channel: ctx.params.channel,
-        snaps: sourced.map((s) => ({ name: s.info.name, channel: '', unasserted: s.snapId === '' })),
+        snaps: [
+          ...sourced.map((s) => ({ name: s.info.name, channel: '', unasserted: s.snapId === '' })),
+          ...(ctx.params.storeSnaps ?? []).map((o) => ({ name: o.name, channel: o.channel, unasserted: false })),
+        ],
       });
       const byName = new Map(sourced.map((s) => [s.info.name, s]));
-      for (const p of plan.snaps) {
-        if (byName.has(p.name)) continue;
-        const what = p.role === 'gadget' || p.role === 'kernel' ? `${p.role} "${p.name}"` : `snap "${p.name}"`;
-        throw imageError(
-          'invalid-snap-set',
-          `cannot find ${what} (channel ${p.channel}) required by model "${v.info.model}" among the local snap files; pass its .snap file with --snap PATH (downloading from a store is not available yet)`,
-        );
+      const revisions = ctx.params.revisions ?? {};
+      for (const name of Object.keys(revisions)) {
+        if (byName.has(name)) throw imageError('invalid-snap-set', `cannot use --revision ${name}:${revisions[name]}: snap "${name}" is a local file; leave out --revision or the local --snap`);
+        if (!plan.snaps.some((p) => p.name === name)) throw imageError('invalid-snap-set', `cannot use --revision ${name}:${revisions[name]}: snap "${name}" is not in the model nor asked for with --snap; add --snap ${name} or drop the revision`);
       }
+      const fromStore = await fetchStoreSnaps({
+        model: v.info.model,
+        planned: plan.snaps.filter((p) => !byName.has(p.name)),
+        revisions,
+        inSeed: need(ctx.state.model, 'verified model').prerequisites,
+        store: ctx.env.store?.(v.info.architecture),
+        ...(ctx.env.signal ? { signal: ctx.env.signal } : {}),
+        progress: (phase, bytes, total) => ctx.env.progress(phase, bytes, total),
+        log: (level, message) => ctx.env.log(level, message),
+      });
+      for (const s of fromStore) {
+        sourced.push(s);
+        byName.set(s.info.name, s);
+      }
+      const lookups = lookupsWith(ctx.env.lookups, fromStore.flatMap((s) => s.assertions));
       checkSeedSnaps(v.info, plan.snaps, new Map(sourced.map((s) => [s.info.name, s.info])));
       for (const p of plan.snaps) {
         const s = byName.get(p.name)!;
@@ -288,12 +333,13 @@ export const buildSteps: BuildStep[] = [
       for (const s of sourced) {
         const decl = s.assertions.map((t) => decodeAssertion(t)).find((a) => a.type === 'snap-declaration');
         const publisher = decl?.headers['publisher-id'];
-        if ((s.info.type === 'kernel' || s.info.type === 'gadget') && publisher !== undefined && publisher !== v.info.brandId && publisher !== 'canonical') {
+        // the store's own account publishes like canonical does in Canonical's store (the local store's account)
+        if ((s.info.type === 'kernel' || s.info.type === 'gadget') && publisher !== undefined && publisher !== v.info.brandId && publisher !== 'canonical' && publisher !== decl?.authorityId) {
           throw imageError('invalid-snap', `cannot use ${s.info.type} "${s.info.name}" published by "${String(publisher)}" for model by "${v.info.brandId}"`);
         }
         for (const text of s.assertions) {
           try {
-            await checkChain(decodeAssertion(text), ctx.env.lookups);
+            await checkChain(decodeAssertion(text), lookups);
           } catch (err) {
             const why = isCoreforgeError(err) ? err.message : String(err);
             throw imageError('invalid-snap', `cannot use the assertions of ${basename(s.path)}: ${why}; get the .assert from the snap's store`);
@@ -306,7 +352,7 @@ export const buildSteps: BuildStep[] = [
         ctx.state.warnings.push(warning);
         ctx.env.log('warn', warning);
       }
-      for (const s of ctx.state.seed) ctx.env.log('info', `${s.sourced.info.name} ${s.sourced.revision} from ${basename(s.sourced.path)} (channel ${s.planned.channel || '-'})`);
+      for (const s of ctx.state.seed) ctx.env.log('info', `${s.sourced.info.name} ${s.sourced.revision} from ${s.sourced.downloaded !== undefined ? 'the store' : basename(s.sourced.path)} (channel ${s.planned.channel || '-'})`);
     },
   },
   {
@@ -316,8 +362,23 @@ export const buildSteps: BuildStep[] = [
       const gadget = seed.find((s) => s.sourced.info.type === 'gadget')!;
       const kernel = seed.find((s) => s.sourced.info.type === 'kernel')!;
       await unsquash(ctx.env.exec, gadget.sourced.path, ctx.dirs.unpackGadget, ctx.env.signal);
-      await unsquash(ctx.env.exec, kernel.sourced.path, ctx.dirs.unpackKernel, ctx.env.signal);
-      await readGadget(ctx);
+      let paths = kernelPaths(await loadGadgetYaml(ctx));
+      try {
+        await unsquash(ctx.env.exec, kernel.sourced.path, ctx.dirs.unpackKernel, ctx.env.signal, paths);
+      } catch (err) {
+        // unsquashfs before 4.5 has no -follow: unpack it all.
+        if (paths === undefined || ctx.env.signal?.aborted) throw err;
+        paths = undefined;
+        await unsquash(ctx.env.exec, kernel.sourced.path, ctx.dirs.unpackKernel, ctx.env.signal);
+      }
+      try {
+        await readGadget(ctx);
+      } catch (err) {
+        // A symlink inside the unpacked kernel content may point at a part left packed: unpack it all and check again.
+        if (paths === undefined || !isCoreforgeError(err) || err.kind !== 'invalid-gadget-content') throw err;
+        await unsquash(ctx.env.exec, kernel.sourced.path, ctx.dirs.unpackKernel, ctx.env.signal);
+        await readGadget(ctx);
+      }
     },
   },
   {
@@ -331,7 +392,8 @@ export const buildSteps: BuildStep[] = [
       if (m.uc20) {
         await fresh(ctx.dirs.seed);
         const label = new Date(m.epoch * 1000).toISOString().slice(0, 10).replace(/-/g, '');
-        await writeSeed20(input, ctx.dirs.seed, label);
+        const seedFs = gadget.volumes.flatMap((vol) => vol.structures).find((s) => s.role === 'system-seed')?.filesystem ?? '';
+        await writeSeed20(input, ctx.dirs.seed, label, { linkSnaps: seedFs.startsWith('vfat') });
         ctx.state.label = label;
         return;
       }
@@ -419,8 +481,18 @@ export const buildSteps: BuildStep[] = [
     async run(ctx) {
       for (const v of need(ctx.state.volumes, 'volume images')) {
         ctx.env.progress(`map ${v.name}.img`, 0, v.size);
+        // The image digest (mostly zeros to hash) runs on a worker thread while the image is
+        // synced to disk and its bmap ranges are hashed here.
+        const digest = sha256Image(v.tempPath, v.written, ctx.env.signal);
+        digest.catch(() => {});
+        await syncFile(v.tempPath);
         const text = await bmapForImage(v.tempPath, v.written);
         await writeOutput(`${v.path}.bmap`, text);
+        try {
+          v.sha256 = await digest;
+        } catch (err) {
+          throw writeError(err, `compute the SHA-256 of ${v.tempPath}`);
+        }
       }
     },
   },
@@ -428,6 +500,7 @@ export const buildSteps: BuildStep[] = [
     name: 'finish',
     async run(ctx) {
       const seed = need(ctx.state.seed, 'snap set');
+      for (const s of seed) s.sourced.sha3_384 = await snapSha3(s.sourced, ctx.env.signal);
       const manifest = seedManifest(seed as SeedSnap[]);
       const out = ctx.params.outputDir;
       await writeOutput(join(out, 'seed.manifest'), manifest);
@@ -444,7 +517,7 @@ export const buildSteps: BuildStep[] = [
           });
         }
         ctx.env.progress(`checksum ${basename(v.path)}`, 0, v.size);
-        artifacts.push({ name: basename(v.path), path: v.path, size: v.size, sha256: await sha256Image(v.path, v.written) });
+        artifacts.push({ name: basename(v.path), path: v.path, size: v.size, sha256: v.sha256 ?? (await sha256Image(v.path, v.written, ctx.env.signal)) });
         const bmap = `${v.path}.bmap`;
         artifacts.push({ name: basename(bmap), path: bmap, size: (await stat(bmap)).size, sha256: await sha256File(bmap) });
       }
@@ -466,6 +539,7 @@ export const buildSteps: BuildStep[] = [
           'sha3-384': s.sourced.sha3_384,
           size: s.sourced.size,
           unasserted: s.sourced.snapId === '',
+          ...(s.sourced.downloaded !== undefined ? { downloaded: s.sourced.downloaded } : {}),
         })),
         volumes: ctx.state.volumes?.map((v) => ({ name: v.name, size: v.size, 'disk-id': v.diskId, partitions: v.partitions })),
         artifacts,

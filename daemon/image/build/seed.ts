@@ -1,6 +1,6 @@
 import { constants } from 'node:fs';
 import { copyFile, cp, lstat, mkdir, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { encodeAssertion } from '../../asserts/index.js';
 import { imageError } from '../errors.js';
 import type { Bootloader } from '../gadget/index.js';
@@ -16,7 +16,9 @@ import type { SourcedSnap } from './snap-source.js';
  * the bootloader environment staged for the system-boot partition (grub:
  * `EFI/ubuntu/grubenv`, u-boot: `uboot.env` plus the extracted kernel
  * assets), where ubuntu-image moves them. UC20+: `systems/LABEL/` and
- * `snaps/` in the ubuntu-seed tree with the recovery grubenv.
+ * `snaps/` in the ubuntu-seed tree with the recovery grubenv; for a vfat
+ * ubuntu-seed the snaps there are symlinks to the snap files, which the
+ * vfat builder follows.
  */
 
 export interface SeedSnap {
@@ -192,7 +194,7 @@ function options20Yaml(snaps: readonly SeedSnap[]): string | undefined {
 }
 
 /** Writes the UC20+ seed (systems/LABEL, snaps/, recovery bootloader env) into the ubuntu-seed tree. */
-export async function writeSeed20(input: SeedInput, seedRoot: string, label: string): Promise<void> {
+export async function writeSeed20(input: SeedInput, seedRoot: string, label: string, how: { linkSnaps?: boolean } = {}): Promise<void> {
   const systemDir = join(seedRoot, 'systems', label);
   const assertsDir = join(systemDir, 'assertions');
   await mkdir(join(seedRoot, 'snaps'), { recursive: true });
@@ -208,7 +210,9 @@ export async function writeSeed20(input: SeedInput, seedRoot: string, label: str
     const dir = unasserted || s.planned.extra ? join(systemDir, 'snaps') : join(seedRoot, 'snaps');
     await mkdir(dir, { recursive: true });
     const name = unasserted ? `${s.sourced.info.name}_${s.sourced.info.version}.snap` : seedFileName(s.sourced);
-    await copySnap(s.sourced.path, join(dir, name));
+    // On vfat the builder follows a link and copies the snap from its own file into the image, once.
+    if (how.linkSnaps) await symlink(resolve(s.sourced.path), join(dir, name));
+    else await copySnap(s.sourced.path, join(dir, name));
   }
   const options = options20Yaml(input.snaps);
   if (options !== undefined) {

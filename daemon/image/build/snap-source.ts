@@ -22,11 +22,15 @@ export interface SourcedSnap {
   revision: string;
   /** '' when unasserted. */
   snapId: string;
-  /** SHA3-384, base64url (snapd's snap-sha3-384). */
+  /** SHA3-384, base64url (snapd's snap-sha3-384); '' for an unasserted local snap until snapSha3() is asked. */
   sha3_384: string;
+  /** SHA-256, hex, of an unasserted local snap: its content's identity for the image's ids. */
+  sha256?: string;
   size: number;
-  /** snap-declaration and snap-revision texts; empty when unasserted. */
+  /** snap-declaration and snap-revision texts (and, for store snaps, their prerequisites); empty when unasserted. */
   assertions: string[];
+  /** Fetched from a store: bytes downloaded for it in the build that fetched it (0: from the cache). */
+  downloaded?: number;
 }
 
 /** A source of snaps by name; `undefined` when it has none of that name. */
@@ -34,4 +38,22 @@ export interface SnapSource {
   /** Human name for messages ("local files", "the store"). */
   readonly label: string;
   find(name: string, channel: string, signal?: AbortSignal): Promise<SourcedSnap | undefined>;
+}
+
+/** A snap fetched from a store: a SourcedSnap plus what the seed and the report need. */
+export interface StoreSnap extends SourcedSnap {
+  /** account-keys and accounts below the trusted roots that the snap's assertions need */
+  prerequisites: string[];
+  /** bytes fetched over the network (0 when it came from the cache) */
+  downloaded: number;
+}
+
+/** A store for one device architecture (daemon/store/client/snap-source.ts StoreSnapSource). */
+export interface StoreSnapFinder {
+  readonly label: string;
+  fetch(
+    name: string,
+    channel: string,
+    options: { revision?: number; signal?: AbortSignal; progress?: (done: number, total: number) => void },
+  ): Promise<StoreSnap | undefined>;
 }

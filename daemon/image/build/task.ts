@@ -5,6 +5,7 @@ import type { ModelLookups } from './model.js';
 import type { BuildParams, BuildStepName } from './params.js';
 import { runBuildStep } from './pipeline.js';
 import type { BuildRepository } from './repository.js';
+import type { StoreSnapFinder } from './snap-source.js';
 
 /** Task kind name of one build step, as `coreforge changes` shows it. */
 export const buildStepTaskKind = 'image-build-step';
@@ -15,6 +16,8 @@ export interface BuildTaskDeps {
   lookups(): ModelLookups;
   repo: BuildRepository;
   exec: Exec;
+  /** The configured store for a device architecture (absent: local snap files only). */
+  store?(architecture: string): StoreSnapFinder;
 }
 
 /** What a build change stores in its data (plain JSON). */
@@ -45,8 +48,10 @@ export function buildStepTask(deps: BuildTaskDeps): TaskKind {
           exec: deps.exec,
           lookups: deps.lookups(),
           signal: ctx.signal,
-          progress: (_phase, bytes, total) => ctx.progress(step, bytes, total),
+          // downloads report their own phase ("fetch pi-kernel"); other steps report under the step's name
+          progress: (phase, bytes, total) => ctx.progress(phase.startsWith('fetch ') ? phase : step, bytes, total),
           log: (level, message) => ctx.log(level, message),
+          ...(deps.store ? { store: (arch: string) => deps.store!(arch) } : {}),
         },
         { resume: data.resume, first: ctx.data.first === true },
       );

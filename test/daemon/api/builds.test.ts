@@ -82,6 +82,9 @@ function e2fsck(image: string, p: SfdiskPartition): void {
 function mdir(image: string, offset: number, path: string): string {
   return execFileSync('mdir', ['-i', `${image}@@${offset}`, '-b', path], { encoding: 'utf8', env: { ...process.env, MTOOLS_SKIP_CHECK: '1' } });
 }
+function mdirLong(image: string, offset: number, path: string): string {
+  return execFileSync('mdir', ['-i', `${image}@@${offset}`, path], { encoding: 'utf8', env: { ...process.env, MTOOLS_SKIP_CHECK: '1' } });
+}
 function mread(image: string, offset: number, path: string): Buffer {
   const out = join(tmp.dir, 'mread.bin');
   execFileSync('mcopy', ['-n', '-o', '-i', `${image}@@${offset}`, `::${path}`, out], { env: { ...process.env, MTOOLS_SKIP_CHECK: '1' } });
@@ -241,6 +244,14 @@ test('the UC20 dangerous pc model builds into pc.img with the recovery system on
   assert.ok(mdir(image, off, '::/systems/20260101/assertions').includes('model-etc'));
   assert.deepEqual(Object.fromEntries(decodeGrubEnv(mread(image, off, '/EFI/ubuntu/grubenv'))), { snapd_recovery_mode: 'install', snapd_recovery_system: '20260101' });
   assert.equal(mread(image, off, '/systems/20260101/model').toString('utf8'), readFileSync(join(tmp.dir, 'coreforge-pc-20-dangerous.model'), 'utf8'));
+  // The seed links its snaps to their files and mcopy copies them from there: same bytes, epoch timestamps.
+  const kernel = built['pc-kernel-20']!;
+  assert.ok(mread(image, off, '/systems/20260101/snaps/pc-kernel_5.4.0-174.193.1.snap').equals(readFileSync(kernel.path)));
+  assert.match(mdirLong(image, off, '::/systems/20260101/snaps'), /pc-kernel_5\.4\.0-174\.193\.1\.snap/);
+  assert.doesNotMatch(mdirLong(image, off, '::/systems/20260101/snaps'), /\b20(?!26-01-01)\d\d-\d\d-\d\d\b/);
+  // The unasserted snaps' SHA3-384 runs beside the build (the image digest is checked in the pipeline tests).
+  const report = JSON.parse(readFileSync(join(out, 'build.json'), 'utf8')) as { snaps: { file: string; 'sha3-384': string }[] };
+  for (const s of report.snaps) assert.equal(s['sha3-384'], Object.values(built).find((b) => b.path === s.file)!.sha3_384, s.file);
   bmapCopyMatches(image, false);
 });
 
