@@ -12,7 +12,10 @@ function send(res: Response, body: HandlerResponse): void {
     res.status(body['status-code']).end(body.body);
     return;
   }
-  res.status(body['status-code']).json(body);
+  // Written directly: express's json() adds freshness and etag work this API never uses.
+  const text = JSON.stringify(body);
+  res.writeHead(body['status-code'], { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
 }
 
 /**
