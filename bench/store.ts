@@ -5,9 +5,7 @@
  * daemon does it (network + write + SHA3-384 verification), and the transfer
  * alone (network + write, as curl does), since SHA3-384 in OpenSSL runs at a
  * fixed speed per core that can be below the loopback's.
- * The server is a real coreforged --store-listen process. The methods run in
- * interleaved rounds, each keeping its best time, so that a varying load on
- * the machine affects them alike.
+ * The server is a real coreforged --store-listen process.
  * Run: node --import tsx bench/store.ts [--mib N] [--runs N]
  * Target (issue #4): at least 80% of curl's throughput.
  */
@@ -49,54 +47,46 @@ try {
   const size = snap.size;
   const mbps = (ms: number) => size / 2 ** 20 / (ms / 1000);
 
-  // The methods run in rounds (curl, download + verify, transfer, hash, curl, ...), so a load
-  // that comes and goes on the machine touches them alike; each keeps its best time.
-  const methods: (() => Promise<void>)[] = [];
-  const best = (f: () => Promise<void>) => {
-    methods.push(f);
-    const i = methods.length - 1;
-    return () => times[i]!;
+  const best = async (f: () => Promise<void>) => {
+    let min = Infinity;
+    for (let i = 0; i < runs; i++) {
+      const t0 = performance.now();
+      await f();
+      min = Math.min(min, performance.now() - t0);
+    }
+    return min;
   };
-  const times: number[] = [];
-  const curlMs = best(async () => {
+  const curlMs = await best(async () => {
     await run('curl', ['-sS', '-f', '-o', join(tmp.dir, 'curl.out'), snap.url]);
     await rm(join(tmp.dir, 'curl.out'));
   });
-  const fullMs = best(async () => {
+  const fullMs = await best(async () => {
     const cache = new SnapCache(join(tmp.dir, `cache-${randomBytes(4).toString('hex')}`), 2 ** 40);
     const r = await downloadSnap({ name: snap.name, url: snap.url, sha3_384: snap['sha3-384'], size }, cache);
     await rm(cache.dir, { recursive: true });
     if (r.downloaded !== size) throw new Error('short download');
   });
   // the transfer alone: the client's HTTP path (fetchInto) with a no-op hasher
-  const spares: Buffer[] = [];
-  const noHash = { update: () => {}, give: (b: Buffer) => void spares.push(b), spare: () => spares.pop(), full: () => false, room: async () => {}, digest: async () => '', dispose: () => {} };
-  const transferMs = best(async () => {
+  const noHash = { update: () => {}, full: () => false, room: async () => {}, digest: async () => '', dispose: () => {} };
+  const transferMs = await best(async () => {
     const out = join(tmp.dir, 'transfer.out');
     const r = await fetchInto({ name: snap.name, url: snap.url, sha3_384: '', size }, out, noHash, 0, () => {});
     await rm(out);
     if (r.got !== size) throw new Error('short transfer');
   });
-  const hashMs = best(async () => {
+  const hashMs = await best(async () => {
     const h = createHash('sha3-384');
     const buf = Buffer.alloc(1 << 20);
     for (let done = 0; done < size; done += buf.length) h.update(buf.subarray(0, Math.min(buf.length, size - done)));
     h.digest();
   });
-  for (let r = 0; r < runs; r++) {
-    for (const [i, f] of methods.entries()) {
-      const t0 = performance.now();
-      await f();
-      times[i] = Math.min(times[i] ?? Infinity, performance.now() - t0);
-    }
-  }
   await daemon.stop();
   const lines = [
     `snap: ${(size / 2 ** 20).toFixed(0)} MiB, best of ${runs}`,
-    `curl:                         ${mbps(curlMs()).toFixed(0)} MiB/s (${curlMs().toFixed(0)} ms)`,
-    `coreforge download + verify:  ${mbps(fullMs()).toFixed(0)} MiB/s (${fullMs().toFixed(0)} ms) = ${((curlMs() / fullMs()) * 100).toFixed(0)}% of curl`,
-    `coreforge transfer alone:     ${mbps(transferMs()).toFixed(0)} MiB/s (${transferMs().toFixed(0)} ms) = ${((curlMs() / transferMs()) * 100).toFixed(0)}% of curl`,
-    `SHA3-384 alone (one core):    ${mbps(hashMs()).toFixed(0)} MiB/s (the ceiling of a verified download)`,
+    `curl:                         ${mbps(curlMs).toFixed(0)} MiB/s (${curlMs.toFixed(0)} ms)`,
+    `coreforge download + verify:  ${mbps(fullMs).toFixed(0)} MiB/s (${fullMs.toFixed(0)} ms) = ${((curlMs / fullMs) * 100).toFixed(0)}% of curl`,
+    `coreforge transfer alone:     ${mbps(transferMs).toFixed(0)} MiB/s (${transferMs.toFixed(0)} ms) = ${((curlMs / transferMs) * 100).toFixed(0)}% of curl`,
+    `SHA3-384 alone (one core):    ${mbps(hashMs).toFixed(0)} MiB/s (the ceiling of a verified download)`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 } finally {

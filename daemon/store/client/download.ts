@@ -2,8 +2,8 @@
 // backoff on network errors and 5xx, hashed (SHA3-384) while it streams,
 // checked against the snap-revision's digest and size, then renamed into
 // cache/SHA3-384. The cache keeps at most `limitBytes`, least recently used first out.
-import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, rename, stat, unlink, utimes } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readdir, rename, stat, unlink, utimes } from 'node:fs/promises';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
@@ -94,20 +94,7 @@ function get(url: string, headers: Record<string, string>, signal?: AbortSignal)
   });
 }
 
-/** Bytes per write and per hand-over to the hasher. */
-const batchBytes = 1 << 20;
-/** Batches received but not yet written before the response is paused. */
-const maxQueued = 8;
-
-/**
- * One GET (ranged from `have`) appended to `partial` and fed to `h`; used by
- * downloadSnap and bench/store. The body is gathered into 1 MiB batches: each
- * is written with one write(2) and then handed to the hasher without a copy
- * (a worker hasher gets its memory transferred), so the transfer, the write
- * and the SHA3-384 run side by side with bounded memory (at most `maxQueued`
- * batches waiting to be written and the hasher's own in-flight limit). What
- * arrived is written before an error is thrown, so a retry resumes after it.
- */
+/** One GET (ranged from `have`) appended to `partial` and fed to `h`; used by downloadSnap and bench/store. */
 export async function fetchInto(t: DownloadTarget, partial: string, h: Hasher, have: number, progress: DownloadProgress, signal?: AbortSignal): Promise<{ got: number; restart?: boolean; status?: number }> {
   const res = await get(t.url, have > 0 ? { range: `bytes=${have}-` } : {}, signal);
   if (res.statusCode !== 200 && res.statusCode !== 206) {
@@ -119,85 +106,32 @@ export async function fetchInto(t: DownloadTarget, partial: string, h: Hasher, h
     res.destroy();
     return { got: 0, restart: true };
   }
-  const file = await open(partial, 'a');
+  const out = createWriteStream(partial, { flags: 'a', highWaterMark: 1 << 20 });
   let got = 0;
-  const queue: Buffer[] = [];
-  let ended = false;
-  let paused = false;
-  let wakeWriter: (() => void) | undefined;
-  const wake = () => {
-    const w = wakeWriter;
-    wakeWriter = undefined;
-    w?.();
-  };
-  // the writer: batches in order to the file, then to the hasher
-  const writer = (async () => {
-    for (;;) {
-      while (queue.length === 0) {
-        if (ended) return;
-        await new Promise<void>((r) => (wakeWriter = r));
-      }
-      const buf = queue.shift()!;
-      if (paused && queue.length <= maxQueued / 2) {
-        paused = false;
-        res.resume();
-      }
-      for (let off = 0; off < buf.length; ) off += (await file.write(buf, off, buf.length - off)).bytesWritten;
-      h.give(buf);
-      if (h.full()) await h.room();
-    }
-  })();
-  writer.catch(() => res.destroy());
-  const fresh = () => {
-    const b = h.spare();
-    return b !== undefined && b.length === batchBytes && b.byteOffset === 0 ? b : Buffer.allocUnsafeSlow(batchBytes);
-  };
-  let batch = fresh();
-  let used = 0;
-  const push = (b: Buffer) => {
-    queue.push(b);
-    wake();
-    if (!paused && queue.length >= maxQueued) {
-      paused = true;
-      res.pause();
-    }
-  };
-  let failure: unknown;
   try {
     await new Promise<void>((resolve, reject) => {
+      let paused = 0;
+      const pause = (p: Promise<void>) => {
+        if (paused++ === 0) res.pause();
+        void p.then(() => {
+          if (--paused === 0) res.resume();
+        });
+      };
       res.on('data', (c: Buffer) => {
+        h.update(c);
         got += c.length;
-        for (let off = 0; off < c.length; ) {
-          const n = c.copy(batch, used, off);
-          used += n;
-          off += n;
-          if (used === batchBytes) {
-            push(batch);
-            batch = fresh();
-            used = 0;
-          }
-        }
         progress(have + got, t.size);
+        if (!out.write(c)) pause(new Promise<void>((r) => out.once('drain', r)));
+        if (h.full()) pause(h.room());
       });
       res.on('end', () => (res.complete ? resolve() : reject(new Error('ECONNRESET'))));
       res.on('aborted', () => reject(new Error('ECONNRESET')));
       res.on('error', reject);
-      writer.catch(reject);
+      out.on('error', reject);
     });
-  } catch (err) {
-    failure = err;
-  }
-  if (used > 0) push(batch.subarray(0, used));
-  ended = true;
-  wake();
-  try {
-    await writer;
-  } catch (err) {
-    failure ??= err;
   } finally {
-    await file.close();
+    await new Promise<void>((resolve) => out.end(resolve));
   }
-  if (failure !== undefined) throw failure;
   return { got };
 }
 
