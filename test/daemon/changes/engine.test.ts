@@ -1,41 +1,22 @@
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, it } from 'node:test';
+import { beforeEach, describe, it } from 'node:test';
 import { ChangeEngine, type TaskKind } from '../../../daemon/changes/engine.js';
 import { ChangeRepository } from '../../../daemon/changes/repository.js';
-import type { ChangeInfo, ProgressEvent } from '../../../daemon/changes/types.js';
+import type { ProgressEvent } from '../../../daemon/changes/types.js';
 import { Database } from '../../../daemon/db/database.js';
-import { migrate } from '../../../daemon/db/migrations.js';
-import { silentLogger } from '../../../daemon/log.js';
-import { makeTempDir } from '../../helpers/tmp.js';
+import { useEngine } from '../../helpers/engine.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('change engine with a real state.db', () => {
+  const use = useEngine();
   let db: Database;
   let engine: ChangeEngine;
-  let cleanup: () => Promise<void>;
-
-  beforeEach(async () => {
-    const tmp = await makeTempDir();
-    cleanup = tmp.cleanup;
-    db = await Database.open(join(tmp.dir, 'state.db'));
-    await migrate(db);
-    engine = new ChangeEngine(new ChangeRepository(db), silentLogger);
+  beforeEach(() => {
+    engine = use.engine();
+    db = use.db();
   });
-  afterEach(async () => {
-    await engine.stop(1000);
-    await db.close();
-    await cleanup();
-  });
-
-  const waitReady = async (id: string): Promise<ChangeInfo> => {
-    for (;;) {
-      const c = await engine.get(id);
-      if (c.ready) return c;
-      await sleep(10);
-    }
-  };
+  const waitReady = use.waitReady;
 
   it('runs the tasks of a change in order and passes earlier results on', async () => {
     const seen: unknown[][] = [];

@@ -1,39 +1,18 @@
 // One task working on several targets at once (a flash writing three drives from one read).
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, it } from 'node:test';
+import { beforeEach, describe, it } from 'node:test';
 import { ChangeEngine } from '../../../daemon/changes/engine.js';
-import { ChangeRepository } from '../../../daemon/changes/repository.js';
-import type { ChangeInfo, ProgressEvent } from '../../../daemon/changes/types.js';
-import { Database } from '../../../daemon/db/database.js';
-import { migrate } from '../../../daemon/db/migrations.js';
+import type { ProgressEvent } from '../../../daemon/changes/types.js';
 import { CoreforgeError } from '../../../daemon/errors.js';
-import { silentLogger } from '../../../daemon/log.js';
-import { makeTempDir } from '../../helpers/tmp.js';
+import { useEngine } from '../../helpers/engine.js';
 
 describe('change engine tasks with several targets', () => {
-  let db: Database;
+  const use = useEngine();
   let engine: ChangeEngine;
-  let cleanup: () => Promise<void>;
-  beforeEach(async () => {
-    const tmp = await makeTempDir();
-    cleanup = tmp.cleanup;
-    db = await Database.open(join(tmp.dir, 'state.db'));
-    await migrate(db);
-    engine = new ChangeEngine(new ChangeRepository(db), silentLogger);
+  beforeEach(() => {
+    engine = use.engine();
   });
-  afterEach(async () => {
-    await engine.stop(1000);
-    await db.close();
-    await cleanup();
-  });
-  const waitReady = async (id: string): Promise<ChangeInfo> => {
-    for (;;) {
-      const c = await engine.get(id);
-      if (c.ready) return c;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  };
+  const waitReady = use.waitReady;
 
   it('throttles progress per target and delivers every target\'s last event before the final status', async () => {
     engine.register({
