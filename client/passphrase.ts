@@ -1,6 +1,5 @@
-import { openSync } from 'node:fs';
+import { openTerminal } from './terminal.js';
 import { readFile } from 'node:fs/promises';
-import { ReadStream, WriteStream } from 'node:tty';
 
 /** Where a passphrase may come from, in order: --passphrase-file, COREFORGE_PASSPHRASE, the terminal. */
 export interface PassphraseOptions {
@@ -28,18 +27,13 @@ async function fromFile(path: string): Promise<string> {
  * shown; backspace and Ctrl-U edit, Enter ends, Ctrl-C and Ctrl-D cancel.
  */
 export function promptHidden(prompt: string, ttyPath = '/dev/tty'): Promise<string> {
-  let readFd: number;
-  let writeFd: number;
-  try {
-    readFd = openSync(ttyPath, 'r');
-    writeFd = openSync(ttyPath, 'w');
-  } catch {
+  const terminal = openTerminal(ttyPath);
+  if (!terminal) {
     return Promise.reject(
       new Error('cannot read passphrase: there is no terminal to prompt on; pass --passphrase-file FILE or set COREFORGE_PASSPHRASE'),
     );
   }
-  const input = new ReadStream(readFd);
-  const output = new WriteStream(writeFd);
+  const { input, output } = terminal;
   // raw mode first: whatever is typed once the prompt shows is never echoed
   input.setRawMode(true);
   output.write(prompt);

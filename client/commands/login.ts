@@ -1,6 +1,5 @@
-import { openSync } from 'node:fs';
+import { openTerminal } from '../terminal.js';
 import { readFile } from 'node:fs/promises';
-import { ReadStream, WriteStream } from 'node:tty';
 import type { Command } from 'commander';
 import { withJson, type CliContext } from '../context.js';
 import { promptHidden, readPassphrase } from '../passphrase.js';
@@ -10,16 +9,11 @@ import { withPassphraseFile } from './keys.js';
 
 /** Reads one visible line from the terminal (email, one-time code); tty streams, so nothing is left reading after it. */
 export function promptLine(prompt: string, ttyPath = '/dev/tty'): Promise<string> {
-  let readFd: number;
-  let writeFd: number;
-  try {
-    readFd = openSync(ttyPath, 'r');
-    writeFd = openSync(ttyPath, 'w');
-  } catch {
+  const terminal = openTerminal(ttyPath);
+  if (!terminal) {
     return Promise.reject(new Error(`cannot ask for ${prompt.replace(/:\s*$/, '').toLowerCase()}: there is no terminal to prompt on; give it on the command line`));
   }
-  const input = new ReadStream(readFd);
-  const output = new WriteStream(writeFd);
+  const { input, output } = terminal;
   output.write(prompt);
   return new Promise<string>((resolve) => {
     let typed = '';
