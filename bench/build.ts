@@ -13,8 +13,9 @@
  *   the step as done;
  * - coreforge through the library call (a fresh process per run, so its
  *   maxRSS is its own; /usr/bin/time -v too) and through a real coreforged
- *   (POST /v1/builds until the change is ready, then GET /v1/builds/{id},
- *   which must carry the image's real SHA-256);
+ *   (POST /v1/builds until the change is ready and GET /v1/builds/{id}; then
+ *   the time until the daemon has the image's SHA-256, which it computes
+ *   after the build, and that it is the real one);
  * - image apparent size, disk usage (st_blocks) against the bmap's mapped
  *   bytes, and peak memory, also for a build with `--big-pad-mib` of snap
  *   content, to show memory does not grow with the snaps.
@@ -247,7 +248,7 @@ async function main(): Promise<void> {
     await d.transport.call('POST', '/v1/assertions', { assertions: `${encodeAssertion(trust.root)}\n${encodeAssertion(trust.rootAccount)}`, trusted: true });
     await d.transport.call('POST', '/v1/assertions', { assertions: `${encodeAssertion(trust.brandAccount)}\n${encodeAssertion(trust.brandKey)}` });
     const model = trust.signModel(modelName);
-    const daemonBuild = async (outputDir: string): Promise<{ seconds: number; info: BuildInfo }> => {
+    const daemonBuild = async (outputDir: string): Promise<{ seconds: number; digested: number; info: BuildInfo }> => {
       dropCaches();
       const started = performance.now();
       const id = await d.transport.call<string>('POST', '/v1/builds', { model, 'model-source': `${modelName}.model`, snaps, 'output-dir': outputDir });
@@ -259,14 +260,23 @@ async function main(): Promise<void> {
         }
         await new Promise((r) => setTimeout(r, 10));
       }
-      const info = await d.transport.call<BuildInfo>('GET', `/v1/builds/${id}`);
-      return { seconds: (performance.now() - started) / 1000, info };
+      await d.transport.call<BuildInfo>('GET', `/v1/builds/${id}`);
+      const seconds = (performance.now() - started) / 1000;
+      // The image's SHA-256 follows the build, on the daemon's worker thread.
+      let info: BuildInfo;
+      for (;;) {
+        info = await d.transport.call<BuildInfo>('GET', `/v1/builds/${id}`);
+        if (!info['digests-pending']) break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      return { seconds, digested: (performance.now() - started) / 1000, info };
     };
 
     const floor: number[] = [];
     const floorSynced: number[] = [];
     const lib: (ChildResult & { timeVKiB?: number })[] = [];
     const dmn: number[] = [];
+    const dmnDigested: number[] = [];
     let stats: ImageStats | undefined;
     let digestOk = true;
     for (let round = 0; round < runs; round++) {
@@ -286,13 +296,14 @@ async function main(): Promise<void> {
       const dout = join(tmp.dir, 'daemon-out');
       const b = await daemonBuild(dout);
       dmn.push(b.seconds);
+      dmnDigested.push(b.digested);
       const img = b.info.artifacts.find((a) => a.name === 'pc.img');
       if (round === 0) {
         const real = /= ([0-9a-f]{64})$/.exec(execFileSync('openssl', ['dgst', '-sha256', join(dout, 'pc.img')], { encoding: 'utf8' }).trim())?.[1];
         digestOk = img?.sha256 === real;
       }
       await rm(dout, { recursive: true, force: true });
-      process.stderr.write(`round ${round + 1}/${runs}  coreforge daemon: ${b.seconds.toFixed(2)} s\n`);
+      process.stderr.write(`round ${round + 1}/${runs}  coreforge daemon: ${b.seconds.toFixed(2)} s (image SHA-256 known at ${b.digested.toFixed(2)} s)\n`);
     }
     const daemonHwmKiB = Number(/VmHWM:\s+(\d+) kB/.exec(await readFile(`/proc/${d.proc.pid}/status`, 'utf8'))?.[1] ?? 0);
 
@@ -316,6 +327,7 @@ async function main(): Promise<void> {
       ['floor + fsync of the image', flSync.toFixed(2), floorSynced.map((x) => x.toFixed(2)).join(' '), (flSync / fl).toFixed(2), ''],
       ['coreforge library', libS.toFixed(2), lib.map((r) => r.seconds.toFixed(2)).join(' '), (libS / fl).toFixed(2), `${libRss.toFixed(0)} MiB${libTimeV ? ` (time -v ${libTimeV.toFixed(0)})` : ''}`],
       ['coreforge daemon (POST..GET)', dmnS.toFixed(2), dmn.map((x) => x.toFixed(2)).join(' '), (dmnS / fl).toFixed(2), `${(daemonHwmKiB / 1024).toFixed(0)} MiB (VmHWM)`],
+      ['  ...until the image SHA-256 is known', median(dmnDigested).toFixed(2), dmnDigested.map((x) => x.toFixed(2)).join(' '), (median(dmnDigested) / fl).toFixed(2), ''],
     ];
     const head = ['case', 'median s', 'runs', 'x floor', 'peak memory'];
     const widths = head.map((_, i) => Math.max(...[head, ...rows].map((r) => r[i]!.length)));
@@ -331,11 +343,13 @@ async function main(): Promise<void> {
     const checks: [string, string, string, boolean][] = [
       ['library / floor', (libS / fl).toFixed(2), '<= 1.3', libS / fl <= 1.3],
       ['daemon / floor', (dmnS / fl).toFixed(2), '<= 1.3', dmnS / fl <= 1.3],
+      ['library / (floor + fsync, as the build syncs)', (libS / flSync).toFixed(2), '<= 1.3', libS / flSync <= 1.3],
+      ['daemon / (floor + fsync)', (dmnS / flSync).toFixed(2), '<= 1.3', dmnS / flSync <= 1.3],
       ['disk usage / mapped data', (s.disk / s.mapped).toFixed(3), '<= 1.05', s.disk / s.mapped <= 1.05],
       [`peak RSS library, ${padMiB} MiB pad (MiB)`, libRss.toFixed(0), '< 200', libRss < 200],
       ...(big ? [[`peak RSS library, ${bigPadMiB} MiB pad (MiB)`, (big.maxRssKiB / 1024).toFixed(0), '< 200', big.maxRssKiB / 1024 < 200] as [string, string, string, boolean]] : []),
       ['peak RSS daemon (MiB)', (daemonHwmKiB / 1024).toFixed(0), '< 200', daemonHwmKiB / 1024 < 200],
-      ['GET /v1/builds/{id} sha256 = openssl dgst', digestOk ? 'yes' : 'no', 'yes', digestOk],
+      ['image sha256 (after the build) = openssl dgst', digestOk ? 'yes' : 'no', 'yes', digestOk],
     ];
     process.stdout.write(
       `\nbench/build: UC20 pc dangerous model, ${mib(snapBytes)} MiB of snaps (pc-kernel padded with ${padMiB} MiB); median of ${runs}, caches dropped before each run\n\n` +
@@ -346,7 +360,7 @@ async function main(): Promise<void> {
         `SHA-256 of the whole ${mib(s.apparent)} MiB image ${imageHash.toFixed(2)} s (= ${(imageHash / fl).toFixed(2)}x the floor by itself)` +
         (big ? `\n${bigPadMiB} MiB pad: library build ${big.seconds.toFixed(2)} s, peak RSS ${(big.maxRssKiB / 1024).toFixed(0)} MiB${big.timeVKiB ? ` (time -v ${(big.timeVKiB / 1024).toFixed(0)})` : ''}` : '') +
         '\n\n' +
-        checks.map(([name, v, target, ok]) => `${ok ? 'ok  ' : 'MISS'}  ${name.padEnd(42)} ${v.padStart(7)}  (target ${target})`).join('\n') +
+        checks.map(([name, v, target, ok]) => `${ok ? 'ok  ' : 'MISS'}  ${name.padEnd(46)} ${v.padStart(7)}  (target ${target})`).join('\n') +
         '\n',
     );
   } finally {

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import type { FetchFn } from '../daemon/store/sso-keys.js';
 import type { Backend, ConsoleConfConfig } from './config.js';
 import { message } from './app-messages.js';
+import { ccError, isCoreforgeError } from './errors.js';
 import { parseFirstBoot, type FirstBoot } from './first-boot.js';
 import { hostKeyFingerprints } from './host-keys.js';
 import { parseIdentity } from './identity-spec.js';
@@ -11,7 +12,7 @@ import { renderNetplanFragment } from './network-config.js';
 import { NetworkFlow } from './network-flow.js';
 import { applyNetplan, hostAddresses, listInterfaces, waitForAddress, writeNetplan, type AddressSource } from './network-edge.js';
 import { createOwner, type OwnerDeps } from './owner.js';
-import { PATHS, underRoot } from './paths.js';
+import { FIRST_BOOT_PATHS, safeUnderRoot } from './paths.js';
 import { doneScreen } from './screens/done.js';
 import { identityScreen } from './screens/identity.js';
 import { welcomeScreen } from './screens/welcome.js';
@@ -129,19 +130,28 @@ class App {
     }
   }
 
-  private async readFirstBoot(): Promise<FirstBoot | undefined> {
-    let text: string;
-    try {
-      text = await readFile(underRoot(this.d.root, PATHS.firstBoot), 'utf8');
-    } catch {
-      return undefined;
+  /** The first first-boot file found (FIRST_BOOT_PATHS, UC16/18 place first), with the device path it came from. */
+  private async readFirstBoot(): Promise<(FirstBoot & { path: string }) | undefined> {
+    for (const devicePath of FIRST_BOOT_PATHS) {
+      const path = `/${devicePath}`;
+      let text: string;
+      try {
+        // safeUnderRoot: a symlink under --root must not lead to the host's own seed
+        text = await readFile(await safeUnderRoot(this.d.root, devicePath), 'utf8');
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'ENOTDIR') continue;
+        if (isCoreforgeError(err)) throw err;
+        throw ccError('invalid-first-boot', `cannot read first-boot file ${path}: ${code ?? String(err)}; make it a readable file or remove it`);
+      }
+      return { ...parseFirstBoot(text, path), path };
     }
-    return parseFirstBoot(text, `/${PATHS.firstBoot}`);
+    return undefined;
   }
 
-  private async headless(fb: FirstBoot): Promise<void> {
+  private async headless(fb: FirstBoot & { path: string }): Promise<void> {
     const { term } = this.d;
-    term.show({ title: 'Setting up this device', body: [`Following the first-boot file /${PATHS.firstBoot}; no input is needed.`] });
+    term.show({ title: 'Setting up this device', body: [`Following the first-boot file ${fb.path}; no input is needed.`] });
     if (fb.network) {
       term.note('Applying the network configuration...');
       await writeNetplan(this.d.root, renderNetplanFragment(fb.network));

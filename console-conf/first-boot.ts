@@ -1,4 +1,9 @@
-/** The headless first-boot file (`coreforge build --first-boot FILE` puts it at var/lib/console-conf/first-boot.yaml). */
+/**
+ * The headless first-boot file. `coreforge build --first-boot FILE` puts it at
+ * var/lib/console-conf/first-boot.yaml in UC16/18 images and at
+ * coreforge/first-boot.yaml on ubuntu-seed in UC20+ ones (seen on the device
+ * as /var/lib/snapd/seed/... or /run/mnt/ubuntu-seed/...): FIRST_BOOT_PATHS.
+ */
 import { parse as parseYaml } from 'yaml';
 import { firstLine } from './config.js';
 import { ccError } from './errors.js';

@@ -20,6 +20,7 @@ export const PATHS = {
   journal: 'var/lib/console-conf/create-user.json',
   /** withLocks() adds .lock: var/lib/console-conf/running.lock */
   runLock: 'var/lib/console-conf/running',
+  /** the headless first-boot file of a UC16/18 image (FIRST_BOOT_PATHS has all the places) */
   firstBoot: 'var/lib/console-conf/first-boot.yaml',
   extrausers: 'var/lib/extrausers',
   etc: 'etc',
@@ -29,6 +30,19 @@ export const PATHS = {
   snapdSocket: 'run/snapd.socket',
   sysNet: 'sys/class/net',
 } as const;
+
+/**
+ * Where `coreforge build --first-boot FILE` puts FILE, in the order they are
+ * looked at. UC16/18 images carry it in writable (system-data's
+ * _writable_defaults); UC20+ images have no system-data in the image, so it is
+ * on ubuntu-seed, which run mode binds at /var/lib/snapd/seed and mounts at
+ * /run/mnt/ubuntu-seed (the second is for systems without the bind mount).
+ */
+export const FIRST_BOOT_PATHS: readonly string[] = [
+  PATHS.firstBoot,
+  'var/lib/snapd/seed/coreforge/first-boot.yaml',
+  'run/mnt/ubuntu-seed/coreforge/first-boot.yaml',
+];
 
 /**
  * underRoot() plus a check that no symlink on the way leads out of the root

@@ -10,6 +10,7 @@ import { assertionRoutes } from './api/assertions.js';
 import { buildRoutes } from './api/builds.js';
 import { runTool } from './image/build/exec.js';
 import { BuildRepository } from './image/build/repository.js';
+import { ImageDigests } from './image/build/image-digests.js';
 import { buildStepTask } from './image/build/task.js';
 import { keyRoutes } from './api/keys.js';
 import { storeDownloadTask, storeRoutes } from './api/store.js';
@@ -80,9 +81,10 @@ export async function startDaemon(config: DaemonConfig, extensions: DaemonExtens
     engine.register(createKeyTask(keyring, passphrases));
     const assertions = await new SqliteAssertionDatabase(db, loadRoots()).open();
     const builds = new BuildRepository(db);
+    const imageDigests = new ImageDigests(builds, logger);
     const store = await setupStore(config.stateDir, config.store ?? {}, db, assertions, logger);
     stopStore = store.close;
-    engine.register(buildStepTask({ lookups: () => assertions.chainContext(), repo: builds, exec: runTool, store: (arch) => store.snapSource(arch) }));
+    engine.register(buildStepTask({ lookups: () => assertions.chainContext(), repo: builds, digests: imageDigests, exec: runTool, store: (arch) => store.snapSource(arch) }));
     engine.register(storeDownloadTask(store.client, (id) => assertions.trustedRoots().accountKeys.some((k) => k.headers['public-key-sha3-384'] === id)));
     for (const kind of extensions.taskKinds ?? []) engine.register(kind);
 
@@ -102,6 +104,7 @@ export async function startDaemon(config: DaemonConfig, extensions: DaemonExtens
       passphrases,
       assertions,
       builds,
+      imageDigests,
       store: store.client,
       localStore: store.localStore,
       storeUrls: store.urls,
@@ -112,6 +115,7 @@ export async function startDaemon(config: DaemonConfig, extensions: DaemonExtens
     });
 
     await engine.start();
+    await imageDigests.resumeAll();
     http = createServer(createApp(apiRoutes(extensions.routes ?? []), ctx));
     http.keepAliveTimeout = 30_000;
     io = attachEvents(http, ctx);
@@ -132,6 +136,7 @@ export async function startDaemon(config: DaemonConfig, extensions: DaemonExtens
         logger.info('stopping');
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         await engine.stop(config.shutdownGraceMs);
+        await imageDigests.stop();
         await stopStore?.();
         events.close();
         server.closeAllConnections();

@@ -8,6 +8,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { BuildInfo } from '../daemon/api/types.js';
 import { buildAllFixtures } from '../test/fixtures/snaps.js';
 import { FIXTURE_MODELS, modelJSON, modelTimestamp } from '../test/fixtures/models.js';
 import { cliEntry, realDaemonEntry, runCli, startDaemon, type DaemonProcess } from '../test/helpers/daemon.js';
@@ -124,10 +125,12 @@ async function main(): Promise<number> {
       const out = join(work, 'images', name);
       const snaps = FIXTURE_MODELS[name]!.flatMap((id) => ['--snap', built[id]!.path]);
       await cli(`Build the ${name} image`, ['build', '-O', out, ...snaps, models[name]!]);
-      const summary = JSON.parse(readFileSync(join(out, 'build.json'), 'utf8')) as { artifacts?: { name?: string; path?: string; size: number; sha256: string }[] };
-      for (const a of summary.artifacts ?? []) {
-        const path = a.path ?? join(out, a.name ?? '');
-        if (path.endsWith('.img')) artifacts.push({ volume: `${name}: ${a.name ?? path}`, path, size: a.size, sha256: a.sha256 });
+      const builds = JSON.parse(await cli('List builds', ['builds', '--json'], { capture: true })) as BuildInfo[];
+      const id = builds.filter((b) => b['output-dir'] === out).at(-1)!.id;
+      // The images' SHA-256 is computed after the build; wait for it.
+      const info = JSON.parse(await cli(`Image digests of build ${id}`, ['builds', id, '--wait', '--json'], { capture: true })) as BuildInfo;
+      for (const a of info.artifacts) {
+        if (a.path.endsWith('.img')) artifacts.push({ volume: `${name}: ${a.name}`, path: a.path, size: a.size, sha256: a.sha256 ?? 'unknown' });
       }
     }
 

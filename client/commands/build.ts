@@ -35,12 +35,14 @@ function readText(path: string, what: string): string {
   }
 }
 
-/** The artifacts of a finished build as a table. */
+/** The artifacts of a finished build as a table (image digests still being computed say so). */
 export function renderArtifacts(build: BuildInfo): string {
+  const digest = (sha256: string | null) => sha256 ?? (build['digests-pending'] ? 'computing...' : 'unknown (image changed or removed)');
   let text = renderTable(
     ['Artifact', 'Size', 'SHA-256'],
-    build.artifacts.map((a) => [a.path, formatBytes(a.size), a.sha256]),
+    build.artifacts.map((a) => [a.path, formatBytes(a.size), digest(a.sha256)]),
   );
+  if (build['digests-pending']) text += `The images' SHA-256 is computed after the build; "coreforge builds ${build.id}" shows it when ready.\n`;
   return text;
 }
 
@@ -85,7 +87,7 @@ function addBuildOptions(cmd: Command): Command {
     .option('--resume', 'continue the build saved in --workdir after its last finished step')
     .option('--validation <mode>', 'validation sets: ignore or enforce', 'ignore')
     .option('--disable-console-conf', 'mark console-conf as done in the image (UC16/18)')
-    .option('--first-boot <file>', 'console-conf first-boot config, to run it unattended (UC16/18)')
+    .option('--first-boot <file>', 'console-conf first-boot config, to run it unattended (UC16/18: writable defaults; UC20+: ubuntu-seed)')
     .option('--cloud-init <file>', 'cloud-init user-data for the image (UC16/18)')
     .option('--revision <name:rev>', 'pin the store revision of a snap (repeatable)', collect, [])
     .option('--thru <step>', 'stop after this build step (see "coreforge change ID" for the steps)')
@@ -146,12 +148,17 @@ export function registerBuildCommands(program: Command, cli: CliContext): void {
     program
       .command('builds')
       .argument('[id]', 'build id, to show one build with its artifacts')
+      .option('--wait', "with an id: wait until the images' SHA-256, computed after the build, are known")
       .description('list image builds, or show one with its artifacts, sizes and SHA-256 digests')
-      .addHelpText('after', '\nExamples:\n  coreforge builds\n  coreforge builds 12'),
-  ).action(async (id: string | undefined, opts: { json?: boolean }) => {
+      .addHelpText('after', '\nExamples:\n  coreforge builds\n  coreforge builds 12\n  coreforge builds 12 --wait --json'),
+  ).action(async (id: string | undefined, opts: { json?: boolean; wait?: boolean }) => {
     const client = cli.client();
     if (id !== undefined) {
-      const build = await client.build(id);
+      let build = await client.build(id);
+      while (opts.wait && build['digests-pending']) {
+        await new Promise((r) => setTimeout(r, 200));
+        build = await client.build(id);
+      }
       if (opts.json) return cli.printJson(build);
       cli.stdout.write(`build ${build.id}: ${build.status}, model "${build.model}" of ${build.brand}, output ${build['output-dir']}\n`);
       if (build.err) cli.stdout.write(`error: ${build.err}\n`);

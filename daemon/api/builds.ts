@@ -65,6 +65,7 @@ async function toInfo(row: BuildRow, ctx: DaemonContext): Promise<BuildInfo> {
     'ready-time': change['ready-time'],
     ...(change.err ? { err: change.err } : {}),
     artifacts: row.artifacts,
+    'digests-pending': ctx.imageDigests.isPending(row.id),
     warnings: row.warnings,
   };
 }

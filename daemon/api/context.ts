@@ -3,6 +3,7 @@ import type { StoreClient } from '../store/client/client.js';
 import type { LocalStore } from '../store/local/store.js';
 import type { Database } from '../db/database.js';
 import type { SqliteAssertionDatabase } from '../asserts-db/database.js';
+import type { ImageDigests } from '../image/build/image-digests.js';
 import type { BuildRepository } from '../image/build/repository.js';
 import type { Keyring } from '../keys/keyring.js';
 import type { PassphraseVault } from '../keys/passphrases.js';
@@ -35,4 +36,6 @@ export interface DaemonContext {
   storeUrls: { api: string; sso: string; dashboard: string; local?: string };
   /** Image builds recorded in state.db (daemon/image/build). */
   builds: BuildRepository;
+  /** SHA-256 of finished images, computed after their builds. */
+  imageDigests: ImageDigests;
 }

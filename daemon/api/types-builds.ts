@@ -34,7 +34,12 @@ export interface BuildArtifactInfo {
   name: string;
   path: string;
   size: number;
-  sha256: string;
+  /**
+   * Hex SHA-256. null for a volume image until the daemon has hashed it:
+   * that runs after the build is done (see "digests-pending"), so a 3 GiB
+   * sparse image is usable without waiting for its zeros to be hashed.
+   */
+  sha256: string | null;
 }
 
 /** GET /v1/builds and /v1/builds/{id}. */
@@ -50,6 +55,8 @@ export interface BuildInfo {
   'ready-time': string | null;
   err?: string;
   artifacts: BuildArtifactInfo[];
+  /** Image digests are being computed; their sha256 values are null until then. */
+  'digests-pending': boolean;
   warnings: string[];
 }
 

@@ -1,49 +1,55 @@
-import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
-import { generateBmap, type BmapRange } from './bmap.js';
-import { blockRangeBytes, toBlockRanges, type ByteRange } from './bmap-ranges.js';
+import { stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { generateBmap } from './bmap.js';
+import { blockRangeBytes, toBlockRanges, type BlockRange, type ByteRange } from './bmap-ranges.js';
+import { rangeDigestsInWorker } from './digest-worker.js';
 
 /**
  * Edge module: hashes the mapped ranges of an image file on disk and writes
  * its bmap text, for builders that know which byte ranges they wrote.
  */
 
-const chunkSize = 1024 * 1024;
-
-/** Reads each block range of an image file and returns it with its SHA-256, as a bmap lists it. */
-export async function hashBlockRanges(
-  imagePath: string,
-  ranges: readonly { first: number; last: number }[],
-  blockSize: number,
-): Promise<{ imageSize: number; ranges: BmapRange[] }> {
-  const file = await open(imagePath, 'r');
-  try {
-    const imageSize = (await file.stat()).size;
-    const buffer = Buffer.alloc(chunkSize);
-    const out: BmapRange[] = [];
-    for (const r of ranges) {
-      const span = blockRangeBytes(r, blockSize, imageSize);
-      const hash = createHash('sha256');
-      for (let done = 0; done < span.length; ) {
-        const want = Math.min(chunkSize, span.length - done);
-        const { bytesRead } = await file.read(buffer, 0, want, span.offset + done);
-        if (bytesRead === 0) break;
-        hash.update(buffer.subarray(0, bytesRead));
-        done += bytesRead;
-      }
-      out.push({ first: r.first, last: r.last, sha256: hash.digest('hex') });
-    }
-    return { imageSize, ranges: out };
-  } finally {
-    await file.close();
+/**
+ * Splits block ranges longer than `maxBlocks`. A bmap may list a mapped run as
+ * several adjacent ranges: each is still checked on its own, and the pieces
+ * can be hashed in parallel (one long SHA-256 cannot).
+ */
+export function splitBlockRanges(ranges: readonly BlockRange[], maxBlocks: number): BlockRange[] {
+  const out: BlockRange[] = [];
+  for (const r of ranges) {
+    for (let first = r.first; first <= r.last; first += maxBlocks) out.push({ first, last: Math.min(first + maxBlocks - 1, r.last) });
   }
+  return out;
 }
 
-/** Builds the bmap text of an image file from the byte ranges written into it. */
-export async function bmapForImage(imagePath: string, written: readonly ByteRange[], blockSize = 4096): Promise<string> {
-  const file = await open(imagePath, 'r');
-  const size = (await file.stat()).size;
-  await file.close();
-  const hashed = await hashBlockRanges(imagePath, toBlockRanges(written, blockSize, size), blockSize);
-  return generateBmap({ imageSize: hashed.imageSize, blockSize, ranges: hashed.ranges });
+/** Cuts `items` into at most `lanes` runs of consecutive items with about the same total weight. */
+function lanesByWeight<T>(items: readonly T[], weight: (t: T) => number, lanes: number): T[][] {
+  const total = items.reduce((n, t) => n + weight(t), 0);
+  const out: T[][] = [[]];
+  let acc = 0;
+  for (const t of items) {
+    if (acc >= (total * out.length) / lanes && out.length < lanes) out.push([]);
+    out[out.length - 1]!.push(t);
+    acc += weight(t);
+  }
+  return out.filter((l) => l.length > 0);
+}
+
+/** Bytes per bmap range at most, so that a long mapped run is hashed on every core. */
+const maxRangeBytes = 64 * 1024 * 1024;
+
+/**
+ * Builds the bmap text of an image file from the byte ranges written into
+ * it, hashing the ranges on worker threads (one per core, two at most: the
+ * build's other work goes on meanwhile).
+ */
+export async function bmapForImage(imagePath: string, written: readonly ByteRange[], blockSize = 4096, signal?: AbortSignal): Promise<string> {
+  const imageSize = (await stat(imagePath)).size;
+  const ranges = splitBlockRanges(toBlockRanges(written, blockSize, imageSize), Math.max(1, Math.floor(maxRangeBytes / blockSize)));
+  const lanes = lanesByWeight(ranges, (r) => r.last - r.first + 1, Math.min(2, availableParallelism()));
+  const digests = await Promise.all(
+    lanes.map((lane) => rangeDigestsInWorker({ path: imagePath, algorithm: 'sha256', ranges: lane.map((r) => blockRangeBytes(r, blockSize, imageSize)) }, signal)),
+  );
+  const hashed = lanes.flatMap((lane, i) => lane.map((r, j) => ({ first: r.first, last: r.last, sha256: digests[i]![j]!.toString('hex') })));
+  return generateBmap({ imageSize, blockSize, ranges: hashed });
 }

@@ -4,9 +4,9 @@ import type { ByteRange } from './bmap-ranges.js';
 /**
  * Edge module: file digests computed on a worker thread, so hashing hundreds
  * of MiB (a snap's SHA3-384, a sparse image's SHA-256) neither blocks the
- * daemon's event loop nor waits for other work of the build: the caller can
- * hash the bmap ranges while the image digest runs beside it. Buffers are
- * bounded (4 MiB), whatever the file size.
+ * daemon's event loop nor waits for other work of the build, and a bmap's
+ * ranges can be hashed on every core. Buffers are bounded (4 MiB), whatever
+ * the file size.
  */
 
 export interface DigestJob {
@@ -26,6 +26,13 @@ export interface DigestResult {
   size: number;
 }
 
+/** One digest per byte range of a file (a bmap's ranges), computed on a worker thread. */
+export interface RangeDigestJob {
+  path: string;
+  algorithm: 'sha256';
+  ranges: readonly ByteRange[];
+}
+
 // Plain JavaScript, run with eval: the same code works from the TypeScript sources (tsx) and from dist/.
 const source = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -33,9 +40,10 @@ const { createHash } = require('node:crypto');
 const { openSync, readSync, closeSync, fstatSync } = require('node:fs');
 const chunk = 4 * 1024 * 1024;
 const job = workerData;
-const h = createHash(job.algorithm);
+let h = createHash(job.algorithm);
 const fd = openSync(job.path, 'r');
 let size = 0;
+const perRange = [];
 try {
   const buf = Buffer.allocUnsafe(chunk);
   const readRange = (offset, length) => {
@@ -46,7 +54,13 @@ try {
       at += n;
     }
   };
-  if (job.data === undefined) {
+  if (job.ranges !== undefined) {
+    for (const r of job.ranges) {
+      h = createHash(job.algorithm);
+      readRange(r.offset, r.length);
+      perRange.push(h.digest());
+    }
+  } else if (job.data === undefined) {
     for (;;) {
       const n = readSync(fd, buf, 0, chunk, size);
       if (n === 0) break;
@@ -70,14 +84,24 @@ try {
 } finally {
   closeSync(fd);
 }
-const digest = h.digest();
-parentPort.postMessage({ digest, size });
+parentPort.postMessage(job.ranges !== undefined ? { perRange } : { digest: h.digest(), size });
 `;
 
 /** Computes a file's digest on a worker thread; rejects with the worker's error (ENOENT, EIO...). */
-export function digestInWorker(job: DigestJob, signal?: AbortSignal): Promise<DigestResult> {
+export async function digestInWorker(job: DigestJob, signal?: AbortSignal): Promise<DigestResult> {
+  const m = await runWorker<{ digest: Uint8Array; size: number }>({ ...job, data: job.data?.map((r) => ({ offset: r.offset, length: r.length })) }, signal);
+  return { digest: Buffer.from(m.digest), size: m.size };
+}
+
+/** Computes the digest of each range of a file on a worker thread, in the ranges' order. */
+export async function rangeDigestsInWorker(job: RangeDigestJob, signal?: AbortSignal): Promise<Buffer[]> {
+  const m = await runWorker<{ perRange: Uint8Array[] }>({ ...job, ranges: job.ranges.map((r) => ({ offset: r.offset, length: r.length })) }, signal);
+  return m.perRange.map((d) => Buffer.from(d));
+}
+
+function runWorker<T>(workerData: unknown, signal?: AbortSignal): Promise<T> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(source, { eval: true, workerData: { ...job, data: job.data?.map((r) => ({ offset: r.offset, length: r.length })) } });
+    const worker = new Worker(source, { eval: true, workerData });
     let settled = false;
     const onAbort = () => void worker.terminate();
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -87,7 +111,7 @@ export function digestInWorker(job: DigestJob, signal?: AbortSignal): Promise<Di
       signal?.removeEventListener('abort', onAbort);
       fn();
     };
-    worker.once('message', (m: { digest: Uint8Array; size: number }) => done(() => resolve({ digest: Buffer.from(m.digest), size: m.size })));
+    worker.once('message', (m: T) => done(() => resolve(m)));
     worker.once('error', (err) => done(() => reject(err)));
     worker.once('exit', (code) => done(() => reject(signal?.aborted ? new Error('the digest was stopped') : new Error(`digest worker exited with code ${code}`))));
   });

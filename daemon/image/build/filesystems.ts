@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { lstat, lutimes, mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { lstat, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { imageError } from '../errors.js';
@@ -40,17 +40,6 @@ export function seededUuid(seed: string, purpose: string): string {
   d[8] = (d[8]! & 0x3f) | 0x80;
   const h = d.subarray(0, 16).toString('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
-}
-
-/** Sets every timestamp under `dir` (and of `dir`) to `epoch`, so filesystem tools copy fixed times. */
-export async function pinTimestamps(dir: string, epoch: number): Promise<void> {
-  for (const e of await readdir(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) await pinTimestamps(p, epoch);
-    else if (e.isSymbolicLink()) await lutimes(p, epoch, epoch);
-    else await utimes(p, epoch, epoch);
-  }
-  await utimes(dir, epoch, epoch);
 }
 
 /**
@@ -113,10 +102,7 @@ export async function buildVfat(spec: FilesystemSpec, fatBits: 16 | 32): Promise
 export async function buildExt4(spec: FilesystemSpec): Promise<void> {
   if (spec.trees.length > 1) throw imageError('build-tool-failed', `cannot make the ext4 filesystem of ${spec.where}: internal error: more than one content tree`);
   const tree = spec.trees[0];
-  if (tree !== undefined) {
-    await checkFits(spec, Math.max(spec.size / 16, 4 * 1024 * 1024));
-    await pinTimestamps(tree, spec.epoch);
-  }
+  if (tree !== undefined) await checkFits(spec, Math.max(spec.size / 16, 4 * 1024 * 1024));
   const uuid = seededUuid(spec.seed, `ext4\0${spec.offset}`);
   const hashSeed = seededUuid(spec.seed, `ext4-hash\0${spec.offset}`);
   const args = [
@@ -143,14 +129,15 @@ async function countEntries(dir: string): Promise<number> {
 }
 
 /**
- * mke2fs 1.47.0 copies each source file's ctime and atime (which nothing can
- * set, or reading the file changes): rewrite them to the epoch with debugfs
- * so the same inputs give the same bytes.
+ * mke2fs copies each source file's times. The tree may hold hard links to
+ * the caller's snap files, whose times the build must not change, and ctime
+ * and atime cannot be set anyway: rewrite every copied inode's times to the
+ * epoch with debugfs, so the same inputs give the same bytes.
  */
 async function pinExt4Times(spec: FilesystemSpec, entries: number, env: Record<string, string>): Promise<void> {
   const inodes = [2, ...Array.from({ length: entries }, (_, i) => 12 + i)];
   const commands = inodes
-    .flatMap((ino) => [`sif <${ino}> ctime @${spec.epoch}`, `sif <${ino}> ctime_extra 0`, `sif <${ino}> atime @${spec.epoch}`, `sif <${ino}> atime_extra 0`])
+    .flatMap((ino) => ['mtime', 'ctime', 'atime'].flatMap((field) => [`sif <${ino}> ${field} @${spec.epoch}`, `sif <${ino}> ${field}_extra 0`]))
     .join('\n');
   const dir = await mkdtemp(join(tmpdir(), 'coreforge-debugfs-'));
   try {

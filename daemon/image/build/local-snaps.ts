@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
-import { readFile, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { open, readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { parse } from 'yaml';
 import { decodeStream, encodeAssertion, type SnapRevisionInfo } from '../../asserts/index.js';
@@ -14,6 +15,8 @@ import type { SnapSource, SnapYamlInfo, SourcedSnap } from './snap-source.js';
  * with `unsquashfs -cat` (no mount, no root); a `NAME.assert` beside
  * `NAME.snap` supplies the snap-revision and snap-declaration, otherwise the
  * snap is unasserted with revision x1 (and the build warns, as snapd does).
+ * Only an asserted snap's SHA3-384 is needed before the build goes on: it
+ * picks the snap's snap-revision.
  */
 
 const snapTypes = ['app', 'gadget', 'kernel', 'base', 'os', 'snapd'];
@@ -51,35 +54,54 @@ export async function snapDigest(path: string, signal?: AbortSignal): Promise<{ 
   return { sha3_384: digest.toString('base64url'), size };
 }
 
-/** SHA3-384 digests of unasserted snaps started in the background, by file identity; one at a time (one worker). */
-const pendingSha3 = new Map<string, Promise<string>>();
-let sha3Queue: Promise<unknown> = Promise.resolve();
+/** SHA-256 digests of unasserted snaps started in the background, by file identity. */
+const pendingSha256 = new Map<string, Promise<string>>();
 
 async function fileKey(path: string): Promise<string> {
   const st = await stat(path);
+  // not the ctime: a UC16/18 seed tree hard-links the file meanwhile
   return `${path}\0${st.dev}\0${st.ino}\0${st.size}\0${st.mtimeMs}`;
 }
 
-async function startSha3(path: string): Promise<void> {
+async function startSha256(path: string): Promise<void> {
   const key = await fileKey(path);
-  if (pendingSha3.has(key)) return;
-  const p = sha3Queue.then(() => snapDigest(path)).then((d) => d.sha3_384);
-  sha3Queue = p.catch(() => {});
-  p.catch(() => pendingSha3.delete(key));
-  pendingSha3.set(key, p);
+  if (pendingSha256.has(key)) return;
+  const p = digestInWorker({ path, algorithm: 'sha256' }).then((d) => d.digest.toString('hex'));
+  p.catch(() => pendingSha256.delete(key));
+  pendingSha256.set(key, p);
 }
 
 /**
- * The SHA3-384 of a snap. Unasserted local snaps need it only for
- * build.json, so inspecting them starts it on a worker thread and the build
- * goes on: this waits for that digest (or computes it, in a resumed build).
+ * The SHA-256 of an unasserted local snap, for build.json. Nothing in the
+ * image needs it (snapd has no digest for unasserted snaps), so inspecting
+ * the snap starts it on a worker thread and the build goes on, copying the
+ * same file into the image meanwhile: this waits for that digest (or
+ * computes it, in a resumed build).
  */
-export async function snapSha3(snap: SourcedSnap, signal?: AbortSignal): Promise<string> {
-  if (snap.sha3_384 !== '') return snap.sha3_384;
+export async function unassertedSnapSha256(snap: SourcedSnap, signal?: AbortSignal): Promise<string> {
+  if (snap.sha256) return snap.sha256;
   const key = await fileKey(snap.path);
-  const pending = pendingSha3.get(key);
-  pendingSha3.delete(key);
-  return pending ?? (await snapDigest(snap.path, signal)).sha3_384;
+  const pending = pendingSha256.get(key);
+  pendingSha256.delete(key);
+  return pending ?? (await digestInWorker({ path: snap.path, algorithm: 'sha256' }, signal)).digest.toString('hex');
+}
+
+/**
+ * A cheap identity of an unasserted snap's content for the image's ids
+ * (GUIDs, UUIDs, volume ids): its size and a SHA-256 of its first 64 KiB
+ * (the squashfs superblock with its time and sizes, and the first data).
+ * Equal files give equal ids without reading the whole snap before the
+ * build may start copying it.
+ */
+async function headIdentity(path: string): Promise<string> {
+  const file = await open(path, 'r');
+  try {
+    const head = Buffer.alloc(64 * 1024);
+    const { bytesRead } = await file.read(head, 0, head.length, 0);
+    return `${(await file.stat()).size}:${createHash('sha256').update(head.subarray(0, bytesRead)).digest('hex')}`;
+  } finally {
+    await file.close();
+  }
 }
 
 /** Reads one local snap file: metadata, digest, and the assertions beside it. */
@@ -109,11 +131,9 @@ export async function inspectLocalSnap(path: string, exec: Exec, signal?: AbortS
     assertText = undefined;
   }
   if (assertText === undefined) {
-    // Unasserted: no assertion to match, so the slow SHA3-384 (for build.json) runs beside the build,
-    // and a SHA-256 (five times faster) identifies the content for the image's ids.
-    await startSha3(path);
-    const { digest, size } = await digestInWorker({ path, algorithm: 'sha256' }, signal);
-    return { path, info, revision: 'x1', snapId: '', sha3_384: '', sha256: digest.toString('hex'), size, assertions: [] };
+    // Unasserted: no assertion to match, so no SHA3-384 to compute; the SHA-256 for build.json runs beside the build.
+    await startSha256(path);
+    return { path, info, revision: 'x1', snapId: '', sha3_384: '', identity: await headIdentity(path), size: (await stat(path)).size, assertions: [] };
   }
   const { sha3_384, size } = await snapDigest(path, signal);
   let all;

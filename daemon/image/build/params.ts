@@ -47,7 +47,8 @@ export interface BuildArtifact {
   name: string;
   path: string;
   size: number;
-  sha256: string;
+  /** null for an image until the daemon has hashed it after the build (see image-digests.ts). */
+  sha256: string | null;
 }
 
 /** Identifies the inputs of a build: a resumed build must have the same one. */

@@ -5,15 +5,13 @@ import { basename, join } from 'node:path';
 import { checkChain, decodeAssertion, type ModelInfo } from '../../asserts/index.js';
 import { isCoreforgeError } from '../../errors.js';
 import { bmapForImage } from '../bmap-file.js';
-import { digestInWorker } from '../digest-worker.js';
-import { blockRangeBytes, toBlockRanges, type ByteRange } from '../bmap-ranges.js';
 import { imageError } from '../errors.js';
 import { checkGadgetContent, type ResolvedFile, type ResolvedImage } from '../gadget/content-check.js';
 import { isKernelRef, layoutGadget, loadGadget, parseKernelRef, type Gadget, type VolumeLayout } from '../gadget/index.js';
 import { alignUp, iecString, MiB } from '../gadget/quantity.js';
 import type { Exec } from './exec.js';
 import { treeBytes } from './filesystems.js';
-import { LocalSnapSource, snapSha3 } from './local-snaps.js';
+import { LocalSnapSource, unassertedSnapSha256 } from './local-snaps.js';
 import { verifyModel, type ModelLookups, type VerifiedModel } from './model.js';
 import { buildFingerprint, buildStepNames, type BuildArtifact, type BuildParams, type BuildStepName } from './params.js';
 import { resolveSeedSnaps } from './resolve.js';
@@ -197,9 +195,9 @@ async function layout(ctx: StepContext, gadget: Gadget): Promise<VolumeLayout[]>
   return layoutGadget(gadget, { ...base, imageSize: sizes });
 }
 
-/** The seed for GUIDs and UUIDs: the model and the snaps' digests, so equal inputs give equal images. */
+/** The seed for GUIDs and UUIDs: the model and the snaps' digests (an unasserted snap's cheap identity), so equal inputs give equal images. */
 function buildSeed(ctx: StepContext): string {
-  const digests = need(ctx.state.seed, 'snap set').map((s) => `${s.sourced.info.name}=${s.sourced.sha3_384 || `sha256:${s.sourced.sha256 ?? ''}`}`);
+  const digests = need(ctx.state.seed, 'snap set').map((s) => `${s.sourced.info.name}=${s.sourced.sha3_384 || `${s.sourced.info.version}:${s.sourced.identity ?? ''}`}`);
   return createHash('sha256').update(ctx.params.model).update(digests.join(',')).digest('hex');
 }
 
@@ -207,17 +205,6 @@ async function sha256File(path: string): Promise<string> {
   const h = createHash('sha256');
   for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
   return h.digest('hex');
-}
-
-/**
- * SHA-256 of an image whose data lies only in `written`, on a worker thread:
- * holes are hashed as zeros from memory without reading them (the zeros
- * still cost SHA-256 time: about 0.6 s per GiB with SHA-NI).
- */
-async function sha256Image(path: string, written: readonly ByteRange[], signal?: AbortSignal): Promise<string> {
-  const size = (await stat(path)).size;
-  const data = toBlockRanges(written, 4096, size).map((r) => blockRangeBytes(r, 4096, size));
-  return (await digestInWorker({ path, algorithm: 'sha256', data, size }, signal)).digest.toString('hex');
 }
 
 /** Flushes a written image to disk. */
@@ -272,13 +259,20 @@ export const buildSteps: BuildStep[] = [
         epoch: Math.floor(v.info.timestamp.getTime() / 1000),
       };
       if (ctx.state.model.uc20) {
+        // snapd's Customizations.validate (image_linux.go), word for word: UC20+ images have no
+        // system-data to carry these. (--first-boot is coreforge's own and goes to ubuntu-seed.)
         const unsupported = [
-          ...(ctx.params.disableConsoleConf ? ['--disable-console-conf'] : []),
-          ...(ctx.params.firstBoot !== undefined ? ['--first-boot'] : []),
-          ...(ctx.params.cloudInit !== undefined ? ['--cloud-init'] : []),
+          ...(ctx.params.disableConsoleConf ? [['console-conf disable', '--disable-console-conf']] : []),
+          ...(ctx.params.cloudInit !== undefined ? [['cloud-init user-data', '--cloud-init']] : []),
         ];
         if (unsupported.length > 0) {
-          throw imageError('invalid-snap-set', `cannot use ${unsupported.join(', ')} with UC20+ model "${v.info.model}": coreforge writes these only into UC16/18 images so far; leave them out`);
+          throw imageError(
+            'invalid-snap-set',
+            `cannot support with UC20+ model requested customizations: ${unsupported.map(([what]) => what).join(', ')}; ` +
+              `snapd does not support ${unsupported.map(([, flag]) => flag).join(' or ')} for UC20+ images (model "${v.info.model}" has grade ${v.info.grade}): ` +
+              `leave ${unsupported.length === 1 ? 'it' : 'them'} out` +
+              (ctx.params.cloudInit !== undefined ? ' (for cloud-init on UC20+, ship its config as cloud.conf in the gadget snap)' : ''),
+          );
         }
       }
     },
@@ -307,6 +301,12 @@ export const buildSteps: BuildStep[] = [
       for (const name of Object.keys(revisions)) {
         if (byName.has(name)) throw imageError('invalid-snap-set', `cannot use --revision ${name}:${revisions[name]}: snap "${name}" is a local file; leave out --revision or the local --snap`);
         if (!plan.snaps.some((p) => p.name === name)) throw imageError('invalid-snap-set', `cannot use --revision ${name}:${revisions[name]}: snap "${name}" is not in the model nor asked for with --snap; add --snap ${name} or drop the revision`);
+        // ubuntu-image's warning for each pinned revision, word for word
+        const warning = `WARNING: revision ${revisions[name]} for snap ${name} may not be the latest available version!`;
+        if (!ctx.state.warnings.includes(warning)) {
+          ctx.state.warnings.push(warning);
+          ctx.env.log('warn', warning);
+        }
       }
       const fromStore = await fetchStoreSnaps({
         model: v.info.model,
@@ -394,6 +394,15 @@ export const buildSteps: BuildStep[] = [
         const label = new Date(m.epoch * 1000).toISOString().slice(0, 10).replace(/-/g, '');
         const seedFs = gadget.volumes.flatMap((vol) => vol.structures).find((s) => s.role === 'system-seed')?.filesystem ?? '';
         await writeSeed20(input, ctx.dirs.seed, label, { linkSnaps: seedFs.startsWith('vfat') });
+        if (ctx.params.firstBoot !== undefined) {
+          // UC20+ images have no system-data: the file goes on ubuntu-seed, which the device mounts at
+          // /run/mnt/ubuntu-seed and, in run mode, binds at /var/lib/snapd/seed; console-conf looks there.
+          // (ubuntu-seed is vfat: the mode only guards the copy in the work dir.)
+          const dir = join(ctx.dirs.seed, 'coreforge');
+          await mkdir(dir, { recursive: true });
+          await writeFile(join(dir, 'first-boot.yaml'), ctx.params.firstBoot, { mode: 0o600 });
+          await chmod(join(dir, 'first-boot.yaml'), 0o600);
+        }
         ctx.state.label = label;
         return;
       }
@@ -481,18 +490,13 @@ export const buildSteps: BuildStep[] = [
     async run(ctx) {
       for (const v of need(ctx.state.volumes, 'volume images')) {
         ctx.env.progress(`map ${v.name}.img`, 0, v.size);
-        // The image digest (mostly zeros to hash) runs on a worker thread while the image is
-        // synced to disk and its bmap ranges are hashed here.
-        const digest = sha256Image(v.tempPath, v.written, ctx.env.signal);
-        digest.catch(() => {});
-        await syncFile(v.tempPath);
-        const text = await bmapForImage(v.tempPath, v.written);
+        // The image is synced to disk while its bmap ranges are hashed. Its own SHA-256 (mostly
+        // zeros to hash) is left to the daemon, after the build: see image-digests.ts.
+        const synced = syncFile(v.tempPath);
+        synced.catch(() => {});
+        const text = await bmapForImage(v.tempPath, v.written, 4096, ctx.env.signal);
+        await synced;
         await writeOutput(`${v.path}.bmap`, text);
-        try {
-          v.sha256 = await digest;
-        } catch (err) {
-          throw writeError(err, `compute the SHA-256 of ${v.tempPath}`);
-        }
       }
     },
   },
@@ -500,7 +504,7 @@ export const buildSteps: BuildStep[] = [
     name: 'finish',
     async run(ctx) {
       const seed = need(ctx.state.seed, 'snap set');
-      for (const s of seed) s.sourced.sha3_384 = await snapSha3(s.sourced, ctx.env.signal);
+      for (const s of seed) if (s.sourced.snapId === '') s.sourced.sha256 = await unassertedSnapSha256(s.sourced, ctx.env.signal);
       const manifest = seedManifest(seed as SeedSnap[]);
       const out = ctx.params.outputDir;
       await writeOutput(join(out, 'seed.manifest'), manifest);
@@ -516,8 +520,7 @@ export const buildSteps: BuildStep[] = [
             throw imageError('invalid-workdir', `cannot finish the build: image ${v.tempPath} is gone; start again without --resume`);
           });
         }
-        ctx.env.progress(`checksum ${basename(v.path)}`, 0, v.size);
-        artifacts.push({ name: basename(v.path), path: v.path, size: v.size, sha256: v.sha256 ?? (await sha256Image(v.path, v.written, ctx.env.signal)) });
+        artifacts.push({ name: basename(v.path), path: v.path, size: v.size, sha256: null });
         const bmap = `${v.path}.bmap`;
         artifacts.push({ name: basename(bmap), path: bmap, size: (await stat(bmap)).size, sha256: await sha256File(bmap) });
       }
@@ -536,7 +539,7 @@ export const buildSteps: BuildStep[] = [
           revision: s.sourced.revision,
           channel: s.planned.channel,
           file: s.sourced.path,
-          'sha3-384': s.sourced.sha3_384,
+          ...(s.sourced.snapId === '' ? { sha256: s.sourced.sha256 } : { 'sha3-384': s.sourced.sha3_384 }),
           size: s.sourced.size,
           unasserted: s.sourced.snapId === '',
           ...(s.sourced.downloaded !== undefined ? { downloaded: s.sourced.downloaded } : {}),

@@ -60,6 +60,11 @@ export class BuildRepository {
     await this.db.run('UPDATE builds SET artifacts = ?, warnings = ? WHERE id = ?', [JSON.stringify(artifacts), JSON.stringify(warnings), id]);
   }
 
+  /** Replaces a finished build's artifacts (their digests, filled in after the build). */
+  async setArtifacts(id: string, artifacts: BuildArtifact[]): Promise<void> {
+    await this.db.run('UPDATE builds SET artifacts = ? WHERE id = ?', [JSON.stringify(artifacts), id]);
+  }
+
   async get(id: string): Promise<BuildRow | undefined> {
     const r = await this.db.get<Raw>('SELECT * FROM builds WHERE id = ?', [id]);
     return r ? fromRaw(r) : undefined;

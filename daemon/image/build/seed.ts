@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { copyFile, cp, lstat, mkdir, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, cp, link, lstat, mkdir, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { encodeAssertion } from '../../asserts/index.js';
 import { imageError } from '../errors.js';
@@ -51,9 +51,21 @@ export function seedFileName(s: SourcedSnap): string {
   return `${s.info.name}_${s.revision}.snap`;
 }
 
-/** Copies a file (reflink where the filesystem can) without following or keeping its timestamps. */
-async function copySnap(src: string, dst: string): Promise<void> {
-  await copyFile(src, dst, constants.COPYFILE_FICLONE);
+/**
+ * Puts a snap file into a seed tree without copying its bytes where it can:
+ * a hard link on the same filesystem (mkfs.ext4 -d reads it like any file,
+ * and nothing in the build writes to it or its times), else a reflink or a
+ * copy. The filesystem tools copy the bytes into the image once.
+ */
+async function placeSnap(src: string, dst: string): Promise<void> {
+  try {
+    await link(src, dst);
+  } catch (err) {
+    // EXDEV: another filesystem; EPERM: fs.protected_hardlinks and a file of another owner
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'EMLINK' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw err;
+    await copyFile(src, dst, constants.COPYFILE_FICLONE);
+  }
 }
 
 function yamlScalar(v: string): string {
@@ -127,7 +139,7 @@ export async function writeSeed16(input: SeedInput, rootfs: string, bootDir: str
     await writeFile(join(assertsDir, assertionFileName16(text)), text);
   }
   for (const s of input.snaps) {
-    await copySnap(s.sourced.path, join(snapsDir, seedFileName(s.sourced)));
+    await placeSnap(s.sourced.path, join(snapsDir, seedFileName(s.sourced)));
     for (const text of s.sourced.assertions) await writeFile(join(assertsDir, assertionFileName16(text)), text);
   }
   await writeFile(join(seedDir, 'seed.yaml'), seed16Yaml(input.snaps));
@@ -212,7 +224,7 @@ export async function writeSeed20(input: SeedInput, seedRoot: string, label: str
     const name = unasserted ? `${s.sourced.info.name}_${s.sourced.info.version}.snap` : seedFileName(s.sourced);
     // On vfat the builder follows a link and copies the snap from its own file into the image, once.
     if (how.linkSnaps) await symlink(resolve(s.sourced.path), join(dir, name));
-    else await copySnap(s.sourced.path, join(dir, name));
+    else await placeSnap(s.sourced.path, join(dir, name));
   }
   const options = options20Yaml(input.snaps);
   if (options !== undefined) {

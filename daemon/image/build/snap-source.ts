@@ -22,9 +22,11 @@ export interface SourcedSnap {
   revision: string;
   /** '' when unasserted. */
   snapId: string;
-  /** SHA3-384, base64url (snapd's snap-sha3-384); '' for an unasserted local snap until snapSha3() is asked. */
+  /** SHA3-384, base64url (snapd's snap-sha3-384); '' for an unasserted local snap (snapd has none for those). */
   sha3_384: string;
-  /** SHA-256, hex, of an unasserted local snap: its content's identity for the image's ids. */
+  /** Unasserted local snap: its size and a digest of its head, the content's identity for the image's ids. */
+  identity?: string;
+  /** SHA-256, hex, of an unasserted local snap, for build.json: set by the finish step (see unassertedSnapSha256). */
   sha256?: string;
   size: number;
   /** snap-declaration and snap-revision texts (and, for store snaps, their prerequisites); empty when unasserted. */

@@ -19,7 +19,7 @@ export interface BuildState {
   sourced?: SourcedSnap[];
   seed?: { planned: PlannedSnap; sourced: SourcedSnap }[];
   label?: string;
-  volumes?: { name: string; size: number; tempPath: string; path: string; written: ByteRange[]; partitions: PlannedPartition[]; diskId: string; sha256?: string }[];
+  volumes?: { name: string; size: number; tempPath: string; path: string; written: ByteRange[]; partitions: PlannedPartition[]; diskId: string }[];
   artifacts?: BuildArtifact[];
 }
 

@@ -4,6 +4,7 @@ import type { Exec } from './exec.js';
 import type { ModelLookups } from './model.js';
 import type { BuildParams, BuildStepName } from './params.js';
 import { runBuildStep } from './pipeline.js';
+import type { ImageDigests } from './image-digests.js';
 import type { BuildRepository } from './repository.js';
 import type { StoreSnapFinder } from './snap-source.js';
 
@@ -15,6 +16,8 @@ export interface BuildTaskDeps {
   /** The trust set and assertion lookups at the time the step runs. */
   lookups(): ModelLookups;
   repo: BuildRepository;
+  /** Hashes the finished images after the build (their sha256 is null until then). */
+  digests: ImageDigests;
   exec: Exec;
   /** The configured store for a device architecture (absent: local snap files only). */
   store?(architecture: string): StoreSnapFinder;
@@ -31,7 +34,8 @@ export interface BuildChangeData {
 /**
  * One task per pipeline step, so a change shows the plan and where it is.
  * Each task runs its step against the work dir (skipping it when a resumed
- * build already finished it there); the last one records the artifacts.
+ * build already finished it there); the last one records the artifacts
+ * and hands the images to the digests computed after the build.
  */
 export function buildStepTask(deps: BuildTaskDeps): TaskKind {
   return {
@@ -58,6 +62,7 @@ export function buildStepTask(deps: BuildTaskDeps): TaskKind {
       if (step !== 'finish') return undefined;
       // The build's id is its change's id.
       await deps.repo.finish(ctx.change, state.artifacts ?? [], state.warnings);
+      deps.digests.start(ctx.change);
       if (data.ownWorkDir) await rm(data.params.workDir, { recursive: true, force: true });
       return { build: ctx.change, artifacts: state.artifacts ?? [], warnings: state.warnings };
     },

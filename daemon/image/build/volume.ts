@@ -8,6 +8,7 @@ import { offsetWrites, placeImages, type StructureLayout, type VolumeLayout } fr
 import { partitionTableFor, type PlannedPartition } from '../partition/table.js';
 import { imageError } from '../errors.js';
 import type { Exec } from './exec.js';
+import { fatContentRanges } from '../fat-ranges.js';
 import { buildExt4, buildVfat } from './filesystems.js';
 
 /**
@@ -38,8 +39,7 @@ export interface VolumeResult {
   diskId: string;
 }
 
-const blockSize = 4096;
-const scanChunk = 4 * 1024 * 1024;
+const copyChunk = 4 * 1024 * 1024;
 
 function describe(s: StructureLayout, volume: string): string {
   return `structure #${s.yamlIndex}${s.name ? ` ("${s.name}")` : s.label ? ` ("${s.label}")` : ''} of volume "${volume}"`;
@@ -85,24 +85,14 @@ async function writeAll(file: FileHandle, writes: readonly ByteWrite[], written:
   }
 }
 
-/** The 4 KiB blocks of [offset, offset+size) that hold data, as byte ranges (what a filesystem tool wrote). */
-async function dataRanges(file: FileHandle, offset: number, size: number): Promise<ByteRange[]> {
-  const out: ByteRange[] = [];
-  const buf = Buffer.alloc(scanChunk);
-  const zero = Buffer.alloc(scanChunk);
-  for (let at = offset; at < offset + size; at += scanChunk) {
-    const want = Math.min(scanChunk, offset + size - at);
-    const { bytesRead } = await file.read(buf, 0, want, at);
-    if (buf.subarray(0, bytesRead).equals(zero.subarray(0, bytesRead))) continue;
-    for (let i = 0; i < bytesRead; i += blockSize) {
-      const end = Math.min(i + blockSize, bytesRead);
-      if (buf.subarray(i, end).equals(zero.subarray(0, end - i))) continue;
-      const last = out[out.length - 1];
-      if (last && last.offset + last.length === at + i) last.length += end - i;
-      else out.push({ offset: at + i, length: end - i });
-    }
-  }
-  return out;
+/** The FAT filesystem of structure `s`: its metadata and allocated clusters, as image byte ranges. */
+async function fatRanges(file: FileHandle, s: StructureLayout): Promise<ByteRange[]> {
+  const readAt = async (offset: number, length: number) => {
+    const buf = Buffer.alloc(Math.max(0, Math.min(length, s.size - offset)));
+    const { bytesRead } = await file.read(buf, 0, buf.length, s.offset + offset);
+    return buf.subarray(0, bytesRead);
+  };
+  return (await fatContentRanges(readAt)).map((r) => ({ offset: s.offset + r.offset, length: Math.min(r.length, s.size - r.offset) }));
 }
 
 /** The file's data extents (FIEMAP through `filefrag`), unwritten ones left out; undefined where the filesystem cannot tell. */
@@ -138,7 +128,7 @@ function clip(extents: readonly ByteRange[], offset: number, size: number): Byte
 async function copyImage(file: FileHandle, src: string, offset: number, written: ByteRange[], what: string): Promise<void> {
   const input = await open(src, 'r');
   try {
-    const buf = Buffer.alloc(scanChunk);
+    const buf = Buffer.alloc(copyChunk);
     let pos = 0;
     for (;;) {
       const { bytesRead } = await input.read(buf, 0, buf.length, pos);
@@ -208,11 +198,13 @@ export async function buildVolume(b: VolumeBuild): Promise<VolumeResult> {
       done += s.size;
       b.progress(`write ${s.name || s.label || `structure #${s.yamlIndex}`}`, done, total);
     }
-    if (filesystems.length > 0) {
-      // What the filesystem tools wrote: the file's data extents where the filesystem reports them, else a scan for non-zero blocks.
-      const extents = await fileExtents(b.exec, b.imagePath, b.signal);
-      for (const s of filesystems) written.push(...(extents ? clip(extents, s.offset, s.size) : await dataRanges(file, s.offset, s.size)));
-    }
+    // What the filesystem tools wrote. FAT: read from the filesystem itself. ext4: the image file's data
+    // extents where its filesystem reports them (FIEMAP flushes the file first), else all of the structure.
+    const fats = filesystems.filter((s) => s.filesystem !== 'ext4');
+    const others = filesystems.filter((s) => s.filesystem === 'ext4');
+    for (const s of fats) written.push(...(await fatRanges(file, s)));
+    const extents = others.length > 0 ? await fileExtents(b.exec, b.imagePath, b.signal) : undefined;
+    for (const s of others) written.push(...(extents ? clip(extents, s.offset, s.size) : [{ offset: s.offset, length: s.size }]));
     await writeAll(file, offsetWrites(layout), written, `apply offset-write values in volume "${layout.name}"`);
     const table = partitionTableFor(layout, { seed: b.seed });
     await writeAll(file, table.writes, written, `write the partition table of volume "${layout.name}"`);

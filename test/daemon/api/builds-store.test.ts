@@ -19,6 +19,7 @@ import { makeTempDir } from '../../helpers/tmp.js';
 interface SfdiskPartition {
   start: number;
   size: number;
+  name?: string;
 }
 
 const partitions = (image: string): SfdiskPartition[] => JSON.parse(execFileSync('sfdisk', ['--json', image], { encoding: 'utf8' })).partitiontable.partitions;
@@ -48,7 +49,7 @@ describe('builds from the store (coreforged --offline)', () => {
     tmp = await makeTempDir('coreforge-builds-store-');
     [daemon, fx] = await Promise.all([
       startDaemon({ socketPath: join(tmp.dir, 'cf.sock'), stateDir: join(tmp.dir, 'state'), extraArgs: ['--offline'] }, 60_000),
-      buildAllFixtures(join(tmp.dir, 'snaps'), { ids: [...FIXTURE_MODELS['my-pi3']!, 'hello-coreforge-armhf'] }),
+      buildAllFixtures(join(tmp.dir, 'snaps'), { ids: [...FIXTURE_MODELS['my-pi3']!, 'hello-coreforge-armhf', ...FIXTURE_MODELS['coreforge-pc-20']!] }),
     ]);
     // A brand account in the local store whose registered key signs the model.
     writeFileSync(join(tmp.dir, 'pass'), 'brand store password\n');
@@ -137,12 +138,62 @@ describe('builds from the store (coreforged --offline)', () => {
     const rev = await cli(['build', '-c', 'beta', '--revision', 'pi:7', '-O', join(tmp.dir, 'bad'), model()]);
     assert.equal(rev.code, 1);
     assert.match(rev.stderr, /cannot find revision 7 of snap "pi" for armhf in the store at http:\/\/127\.0\.0\.1:\d+; check the --revision/);
-    await ok(['build', '-c', 'beta', '--revision', 'pi:1', '--thru', 'resolve-snaps', '-O', join(tmp.dir, 'pinned'), model()]);
+    // ubuntu-image's warning for a pinned revision, in the resolve-snaps task's log (--thru stops before
+    // the finish step that records a build's warnings for the CLI)
+    const pinned = /build (\d+) done/.exec(await ok(['build', '-c', 'beta', '--revision', 'pi:1', '--thru', 'resolve-snaps', '-O', join(tmp.dir, 'pinned'), model()]))?.[1];
+    const pinnedChange = (await daemon.transport.call('GET', `/v1/changes/${pinned}`)) as ChangeInfo;
+    const warned = pinnedChange.tasks.find((t) => t.summary === 'resolve-snaps')!.log.filter((l) => l.level === 'warn').map((l) => l.message);
+    assert.deepEqual(warned, ['WARNING: revision 1 for snap pi may not be the latest available version!']);
     const notInBuild = await cli(['build', '-c', 'beta', '--revision', 'nope:1', '-O', join(tmp.dir, 'bad'), model()]);
     assert.equal(notInBuild.code, 1);
     assert.match(notInBuild.stderr, /cannot use --revision nope:1: snap "nope" is not in the model nor asked for with --snap/);
     const unknown = await cli(['build', '-c', 'beta', '--snap', 'no-such-snap', '-O', join(tmp.dir, 'bad'), model()]);
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /cannot find snap "no-such-snap" \(channel beta\) required by model "my-pi3" in the local store nor among the local snap files/);
+  });
+
+  it('the UC20 signed-grade pc model builds from the store: asserted snaps in the seed\'s snaps dir, their assertions in the recovery system', { timeout: 300_000 }, async () => {
+    // The model's default channels: pc and pc-kernel in 20/stable, core20 and snapd in latest/stable.
+    const ids = FIXTURE_MODELS['coreforge-pc-20']!;
+    const added = new Map<string, string>();
+    for (const [files, channel] of [[['pc-20', 'pc-kernel-20'], '20/stable'], [['core20-amd64', 'snapd-amd64'], 'stable']] as const) {
+      const r = JSON.parse(await ok(['store', 'add', ...files.map((id) => fx[id]!.path), '--channel', channel, '--json'])) as { name: string; revision: number }[];
+      for (const a of r) added.set(a.name, String(a.revision));
+    }
+    const when = new Date();
+    writeFileSync(join(tmp.dir, 'pc-20.json'), JSON.stringify(modelJSON('coreforge-pc-20', brandId, modelTimestamp(when))));
+    const pcModel = join(tmp.dir, 'pc-20.model');
+    writeFileSync(pcModel, await ok(['sign', '-k', 'brand', join(tmp.dir, 'pc-20.json')]));
+    const out = join(tmp.dir, 'pc-20-image');
+    const stdout = await ok(['build', '-O', out, pcModel]);
+    assert.match(stdout, /build \d+ done: model "coreforge-pc-20"/);
+
+    const report = JSON.parse(readFileSync(join(out, 'build.json'), 'utf8')) as { snaps: { name: string; revision: string; channel: string; unasserted: boolean }[] };
+    const names = ['snapd', 'pc-kernel', 'core20', 'pc'];
+    assert.deepEqual(report.snaps.map((s) => [s.name, s.channel, s.revision, s.unasserted]).sort(), names.map((n) => [n, n.startsWith('pc') ? '20/stable' : 'latest/stable', added.get(n)!, false]).sort());
+    const fixtureOf = (n: string) => fx[ids.find((id) => id === n || id === `${n}-20` || id === `${n}-amd64`)!]!;
+
+    const image = join(out, 'pc.img');
+    const seed = partitions(image).find((p) => p.name === 'ubuntu-seed')!;
+    assert.ok(seed, 'an ubuntu-seed partition');
+    const off = seed.start * 512;
+    const mtools = { encoding: 'utf8' as const, env: { ...process.env, MTOOLS_SKIP_CHECK: '1' } };
+    const mdir = (path: string) => execFileSync('mdir', ['-b', '-i', `${image}@@${off}`, path], mtools).split('\n').filter((l) => l !== '').sort();
+    const mcat = (path: string) => execFileSync('mcopy', ['-n', '-i', `${image}@@${off}`, `::${path}`, '-'], mtools);
+    // signed grade: the model's asserted snaps go to the seed's top-level snaps dir, named by their store revision
+    assert.deepEqual(mdir('::/snaps'), names.map((n) => `::/snaps/${n}_${added.get(n)}.snap`).sort());
+    const label = when.toISOString().slice(0, 10).replace(/-/g, '');
+    assert.deepEqual(mdir(`::/systems/${label}`), [`::/systems/${label}/assertions/`, `::/systems/${label}/model`], 'no options.yaml, no snaps/ of its own');
+    assert.equal(mcat(`/systems/${label}/model`), readFileSync(pcModel, 'utf8'));
+    const snapAsserts = mcat(`/systems/${label}/assertions/snaps`);
+    const headers = snapAsserts.split(/\n(?=type: )/).map((a) => Object.fromEntries([...a.matchAll(/^([a-z0-9-]+): (\S+)$/gm)].map((m) => [m[1]!, m[2]!])));
+    assert.deepEqual(headers.filter((h) => h.type === 'snap-declaration').map((h) => [h['snap-name'], h['snap-id']]).sort(), names.map((n) => [n, fixtureSnapId(n)]).sort());
+    assert.deepEqual(
+      headers.filter((h) => h.type === 'snap-revision').map((h) => [h['snap-sha3-384'], h['snap-id'], h['snap-revision']]).sort(),
+      names.map((n) => [fixtureOf(n).sha3_384, fixtureSnapId(n), added.get(n)]).sort(),
+    );
+    const part = join(tmp.dir, 'pc-20-seed.part');
+    execFileSync('dd', [`if=${image}`, `of=${part}`, 'bs=1M', 'conv=sparse', 'iflag=skip_bytes,count_bytes', `skip=${off}`, `count=${seed.size * 512}`, 'status=none']);
+    execFileSync('fsck.vfat', ['-n', part], { stdio: 'pipe' });
   });
 });

@@ -1,9 +1,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeAssertion } from '../../../daemon/asserts/index.js';
+import { Database } from '../../../daemon/db/database.js';
 import { parseImageSize } from '../../../daemon/api/builds.js';
 import type { BuildInfo, ChangeInfo, GadgetLayoutResult } from '../../../daemon/api/types.js';
 import { decodeGrubEnv, ubootEnvVars } from '../../../daemon/image/build/bootenv.js';
@@ -181,11 +182,17 @@ test('the UC18 my-pi3 model builds through the daemon into a bootable pi.img', a
   const info = (await daemon.transport.call('GET', `/v1/builds/${builds.at(-1)!.id}`)) as BuildInfo;
   assert.equal(info.status, 'Done');
   assert.deepEqual(info.artifacts.map((a) => a.name), ['pi.img', 'pi.img.bmap', 'seed.manifest', 'snaps.manifest']);
-  assert.equal(info.artifacts[0]!.sha256, sha256(image));
+  // The image's SHA-256 comes after the build: `builds ID --wait` waits for it; build.json gets it too.
+  const waited = await runCli(['builds', info.id, '--wait', '--json'], { socketPath: socketPath() });
+  assert.equal(waited.code, 0, waited.stderr);
+  const digested = JSON.parse(waited.stdout) as BuildInfo;
+  assert.equal(digested['digests-pending'], false);
+  assert.equal(digested.artifacts[0]!.sha256, sha256(image));
+  assert.equal(JSON.parse(readFileSync(join(out, 'build.json'), 'utf8')).artifacts[0].sha256, sha256(image));
   const shown = await runCli(['builds', info.id], { socketPath: socketPath() });
   assert.equal(shown.code, 0, shown.stderr);
   assert.match(shown.stdout, new RegExp(`build ${info.id}: Done, model "my-pi3" of acme`));
-  assert.ok(shown.stdout.includes(info.artifacts[0]!.sha256));
+  assert.ok(shown.stdout.includes(sha256(image)));
   const listed = await runCli(['builds'], { socketPath: socketPath() });
   assert.match(listed.stdout, new RegExp(`${info.id} +Done +my-pi3`));
   const change = (await daemon.transport.call('GET', `/v1/changes/${info.change}`)) as ChangeInfo;
@@ -193,10 +200,37 @@ test('the UC18 my-pi3 model builds through the daemon into a bootable pi.img', a
   assert.ok(change.tasks.every((t) => t.status === 'Done'));
 });
 
+test('image digests a daemon stop interrupted are computed when it starts again', async () => {
+  const image = join(tmp.dir, 'pi-out', 'pi.img');
+  const build = ((await daemon.transport.call('GET', '/v1/builds')) as BuildInfo[]).find((b) => b['output-dir'] === join(tmp.dir, 'pi-out'))!;
+  await daemon.stop();
+  // As if the daemon had stopped before hashing the image: its digest unknown in state.db and build.json.
+  const db = await Database.open(join(stateDir(), 'state.db'));
+  const row = (await db.get<{ artifacts: string }>('SELECT artifacts FROM builds WHERE id = ?', [build.id]))!;
+  const artifacts = (JSON.parse(row.artifacts) as BuildInfo['artifacts']).map((a) => (a.name === 'pi.img' ? { ...a, sha256: null } : a));
+  await db.run('UPDATE builds SET artifacts = ? WHERE id = ?', [JSON.stringify(artifacts), build.id]);
+  await db.close();
+  const reportPath = join(tmp.dir, 'pi-out', 'build.json');
+  const report = JSON.parse(readFileSync(reportPath, 'utf8'));
+  report.artifacts[0].sha256 = null;
+  writeFileSync(reportPath, JSON.stringify(report));
+  await start();
+  const waited = await runCli(['builds', build.id, '--wait', '--json'], { socketPath: socketPath() });
+  assert.equal(waited.code, 0, waited.stderr);
+  assert.equal((JSON.parse(waited.stdout) as BuildInfo).artifacts.find((a) => a.name === 'pi.img')!.sha256, sha256(image));
+  assert.equal(JSON.parse(readFileSync(reportPath, 'utf8')).artifacts[0].sha256, sha256(image));
+});
+
 test('the UC16 pc model builds into a GPT pc.img with grub environment and offset-write', async () => {
   const out = join(tmp.dir, 'pc16-out');
+  const snapFiles = FIXTURE_MODELS['coreforge-pc-16']!.map((id) => built[id]!.path);
+  const times = () => snapFiles.map((f) => statSync(f).mtimeMs);
+  const timesBefore = times();
   const res = await runCli(['snap', '-O', out, ...snapArgs('coreforge-pc-16'), '--disable-console-conf', join(tmp.dir, 'coreforge-pc-16.model')], { socketPath: socketPath(), timeoutMs: 120_000 });
   assert.equal(res.code, 0, res.stderr);
+  // The seed tree hard-links the snap files (same filesystem here): the build leaves their content and
+  // modification times alone (only the link count, and so the ctime, changes while the link exists).
+  assert.deepEqual(times(), timesBefore);
   const image = join(out, 'pc.img');
   const table = partitions(image);
   assert.equal(table.label, 'gpt');
@@ -222,12 +256,17 @@ test('the UC16 pc model builds into a GPT pc.img with grub environment and offse
     'snaps:\n- name: core\n  unasserted: true\n  file: core_x1.snap\n- name: pc-kernel\n  unasserted: true\n  file: pc-kernel_x1.snap\n- name: pc\n  unasserted: true\n  file: pc_x1.snap\n',
   );
   assert.match(debugfs(writable, 'ls -l /system-data/_writable_defaults/var/lib/console-conf'), /complete/);
+  // ...and every inode copied into system-data carries the model's timestamp, whatever the source file had.
+  const kernelStat = debugfs(writable, 'stat /system-data/var/lib/snapd/seed/snaps/pc-kernel_x1.snap');
+  for (const field of ['mtime', 'ctime', 'atime']) assert.match(kernelStat, new RegExp(` ${field}: 0x[0-9a-f]+:00000000 -- Thu Jan  1 00:00:00 2026`), `${field} in ${kernelStat}`);
   bmapCopyMatches(image);
 });
 
-test('the UC20 dangerous pc model builds into pc.img with the recovery system on ubuntu-seed', async () => {
+test('the UC20 dangerous pc model builds into pc.img with the recovery system and the first-boot file on ubuntu-seed', async () => {
   const out = join(tmp.dir, 'pc20-out');
-  const res = await cliBuild('coreforge-pc-20-dangerous', out);
+  const firstBoot = 'identity:\n  keys-from: gh:octo\nnetwork:\n  version: 2\n';
+  writeFileSync(join(tmp.dir, 'pc20-first-boot.yaml'), firstBoot);
+  const res = await cliBuild('coreforge-pc-20-dangerous', out, ['--first-boot', join(tmp.dir, 'pc20-first-boot.yaml')]);
   assert.equal(res.code, 0, res.stderr);
   const image = join(out, 'pc.img');
   const table = partitions(image);
@@ -244,15 +283,28 @@ test('the UC20 dangerous pc model builds into pc.img with the recovery system on
   assert.ok(mdir(image, off, '::/systems/20260101/assertions').includes('model-etc'));
   assert.deepEqual(Object.fromEntries(decodeGrubEnv(mread(image, off, '/EFI/ubuntu/grubenv'))), { snapd_recovery_mode: 'install', snapd_recovery_system: '20260101' });
   assert.equal(mread(image, off, '/systems/20260101/model').toString('utf8'), readFileSync(join(tmp.dir, 'coreforge-pc-20-dangerous.model'), 'utf8'));
+  // --first-boot: no system-data in a UC20 image, so at the root of ubuntu-seed (/var/lib/snapd/seed in run mode), where console-conf looks
+  const fb = execFileSync('mcopy', ['-n', '-i', `${image}@@${off}`, '::/coreforge/first-boot.yaml', '-'], { encoding: 'utf8', env: { ...process.env, MTOOLS_SKIP_CHECK: '1' } });
+  assert.equal(fb, firstBoot);
+  assert.deepEqual(mdir(image, off, '::/coreforge').split('\n').filter((l) => l !== ''), ['::/coreforge/first-boot.yaml']);
   // The seed links its snaps to their files and mcopy copies them from there: same bytes, epoch timestamps.
   const kernel = built['pc-kernel-20']!;
   assert.ok(mread(image, off, '/systems/20260101/snaps/pc-kernel_5.4.0-174.193.1.snap').equals(readFileSync(kernel.path)));
   assert.match(mdirLong(image, off, '::/systems/20260101/snaps'), /pc-kernel_5\.4\.0-174\.193\.1\.snap/);
   assert.doesNotMatch(mdirLong(image, off, '::/systems/20260101/snaps'), /\b20(?!26-01-01)\d\d-\d\d-\d\d\b/);
-  // The unasserted snaps' SHA3-384 runs beside the build (the image digest is checked in the pipeline tests).
-  const report = JSON.parse(readFileSync(join(out, 'build.json'), 'utf8')) as { snaps: { file: string; 'sha3-384': string }[] };
-  for (const s of report.snaps) assert.equal(s['sha3-384'], Object.values(built).find((b) => b.path === s.file)!.sha3_384, s.file);
+  // Unasserted snaps have no SHA3-384 in snapd's seed; build.json records their SHA-256, computed beside the build.
+  const report = JSON.parse(readFileSync(join(out, 'build.json'), 'utf8')) as { snaps: { file: string; sha256: string; 'sha3-384'?: string }[] };
+  for (const s of report.snaps) {
+    assert.equal(s.sha256, sha256(s.file), s.file);
+    assert.equal(s['sha3-384'], undefined);
+  }
   bmapCopyMatches(image, false);
+
+  // What snapd refuses for UC20+ models is refused with snapd's message, before any work.
+  const refused = await cliBuild('coreforge-pc-20-dangerous', join(tmp.dir, 'pc20-refused'), ['--disable-console-conf', '--cloud-init', join(tmp.dir, 'pc20-first-boot.yaml')]);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /cannot support with UC20\+ model requested customizations: console-conf disable, cloud-init user-data; snapd does not support --disable-console-conf or --cloud-init for UC20\+ images/);
+  assert.ok(!existsSync(join(tmp.dir, 'pc20-refused', 'pc.img')));
 });
 
 test('a build killed with the daemon and resumed with --resume gives the same image', async () => {

@@ -8,7 +8,7 @@ import { after, describe, test } from 'node:test';
 import { isCoreforgeError } from '../../../daemon/errors.js';
 import { readBmap } from '../../../daemon/flash/bmap.js';
 import { generateBmap, humanSize } from '../../../daemon/image/bmap.js';
-import { bmapForImage } from '../../../daemon/image/bmap-file.js';
+import { bmapForImage, splitBlockRanges } from '../../../daemon/image/bmap-file.js';
 import type { ByteRange } from '../../../daemon/image/bmap-ranges.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'coreforge-bmap-'));
@@ -71,6 +71,26 @@ describe('bmap generation', () => {
     const r = bmaptool(['copy', '--bmap', bmapPath, image, out]);
     assert.equal(r.status, 0, r.output);
     assert.ok(readFileSync(out).equals(readFileSync(image)));
+  });
+
+  test('splits a mapped run longer than 64 MiB into ranges hashed in parallel, which `bmaptool copy` accepts', { skip: skipBmaptool }, async () => {
+    const long: ByteRange[] = [{ offset: 0, length: 4096 }, { offset: 1 * MiB, length: 70 * MiB }];
+    const image = sparseImage('long.img', 80 * MiB, long);
+    const bmapPath = join(dir, 'long.img.bmap');
+    writeFileSync(bmapPath, await bmapForImage(image, long, 4096));
+    const parsed = readBmap(readFileSync(bmapPath));
+    assert.deepEqual(parsed.ranges.map((r) => [r.start, r.end]), [[0, 4096], [1 * MiB, 65 * MiB], [65 * MiB, 71 * MiB]]);
+    const out = join(dir, 'long.out');
+    const r = bmaptool(['copy', '--bmap', bmapPath, image, out]);
+    assert.equal(r.status, 0, r.output);
+    assert.ok(readFileSync(out).equals(readFileSync(image)));
+    rmSync(out);
+  });
+
+  test('splitBlockRanges cuts only the ranges longer than the limit', () => {
+    assert.deepEqual(splitBlockRanges([{ first: 0, last: 0 }, { first: 5, last: 14 }], 4), [
+      { first: 0, last: 0 }, { first: 5, last: 8 }, { first: 9, last: 12 }, { first: 13, last: 14 },
+    ]);
   });
 
   test('is rejected by `bmaptool copy` when a range checksum is wrong', { skip: skipBmaptool }, async () => {

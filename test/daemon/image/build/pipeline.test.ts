@@ -9,6 +9,7 @@ import { encodeAssertion, signAssertion, signerFromKeyObject } from '../../../..
 import { generateKeyPairSync } from 'node:crypto';
 import { runTool } from '../../../../daemon/image/build/exec.js';
 import type { BuildParams } from '../../../../daemon/image/build/params.js';
+import { imageSha256 } from '../../../../daemon/image/build/image-digests.js';
 import { runBuild, type BuildEnv } from '../../../../daemon/image/build/pipeline.js';
 import { notAllowedExceptForDangerous } from '../../../../daemon/image/build/resolve.js';
 import { isCoreforgeError } from '../../../../daemon/errors.js';
@@ -105,6 +106,7 @@ test('bad inputs fail the build with a clear error and leave no image', async ()
   const stranger = signerFromKeyObject(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey);
   const byStranger = encodeAssertion(signAssertion('model', modelJSON('my-pi3', 'acme', modelTime), undefined, stranger, { time: new Date('2026-01-01T00:00:00Z') }));
   const pi = snapsFor(built, FIXTURE_MODELS['my-pi3']!);
+  const pc20 = snapsFor(built, FIXTURE_MODELS['coreforge-pc-20-dangerous']!);
   const kernelAsApp = await custom({ ...fixtureSpec('pc-kernel-18'), id: 'test-kernel-as-app', fileName: 'test-kernel-as-app.snap', snapYaml: { ...(fixtureSpec('pc-kernel-18').snapYaml as Record<string, unknown>), type: 'app' } });
   const tinyBoot = await custom({
     ...fixtureSpec('pi-18'),
@@ -137,6 +139,16 @@ test('bad inputs fail the build with a clear error and leave no image', async ()
     ['content larger than its structure', params('my-pi3', snapsWith('my-pi3', { 'pi-18': tinyBoot })), 'invalid-gadget-content',
       'cannot fit the content of structure #0 ("system-boot") of volume "pi": its files need at least 634880 bytes (620 KiB) but the structure is 393216 bytes (384 KiB); raise the structure size in gadget.yaml or ship less content'],
     ['unasserted local snap with a signed-grade model', params('coreforge-pc-20', snapsFor(built, FIXTURE_MODELS['coreforge-pc-20']!)), 'invalid-snap-set', notAllowedExceptForDangerous],
+    // snapd's Customizations.validate refusals for UC20+, naming only what was asked for
+    ['console-conf disable and cloud-init for UC20', params('coreforge-pc-20-dangerous', pc20, { disableConsoleConf: true, cloudInit: '#cloud-config\n' }), 'invalid-snap-set',
+      'cannot support with UC20+ model requested customizations: console-conf disable, cloud-init user-data; snapd does not support --disable-console-conf or --cloud-init ' +
+      'for UC20+ images (model "coreforge-pc-20-dangerous" has grade dangerous): leave them out (for cloud-init on UC20+, ship its config as cloud.conf in the gadget snap)'],
+    ['cloud-init for UC20', params('coreforge-pc-20', pc20, { cloudInit: '#cloud-config\n', firstBoot: 'identity: {email: a@b.c}\n' }), 'invalid-snap-set',
+      'cannot support with UC20+ model requested customizations: cloud-init user-data; snapd does not support --cloud-init for UC20+ images ' +
+      '(model "coreforge-pc-20" has grade signed): leave it out (for cloud-init on UC20+, ship its config as cloud.conf in the gadget snap)'],
+    ['console-conf disable for UC20', params('coreforge-pc-20-dangerous', pc20, { disableConsoleConf: true }), 'invalid-snap-set',
+      'cannot support with UC20+ model requested customizations: console-conf disable; snapd does not support --disable-console-conf for UC20+ images ' +
+      '(model "coreforge-pc-20-dangerous" has grade dangerous): leave it out'],
   ];
   for (const [what, p, kind, message] of cases) {
     const got = await failure(p);
@@ -273,10 +285,12 @@ test('the UC20 signed-grade model builds from asserted local snaps into the seed
   assert.deepEqual(logs.filter((l) => l.startsWith('WARNING')), []);
   assert.equal(readFileSync(join(p.outputDir, 'seed.manifest'), 'utf8'), 'core20 7\npc 7\npc-kernel 7\nsnapd 7\n');
   assert.ok(readdirSync(p.outputDir).includes('pc.img'));
-  // The digest of the 3 GiB sparse image hashes its holes from memory: it is still the file's real SHA-256
-  // (checked with Python's hashlib, walking the file's data with SEEK_DATA/SEEK_HOLE: reading 3 GiB of holes is slow here).
+  // The image's digest is left to the daemon, after the build. It hashes the holes of the 3 GiB sparse image
+  // from memory, reading only what the bmap maps: still the file's real SHA-256 (checked with Python's hashlib,
+  // walking the file's data with SEEK_DATA/SEEK_HOLE: reading 3 GiB of holes is slow here).
   const image = join(p.outputDir, 'pc.img');
-  assert.equal(state.artifacts!.find((a) => a.name === 'pc.img')!.sha256, execFileSync('python3', ['-c', sparseSha256Py, image], { encoding: 'utf8' }).trim());
+  assert.equal(state.artifacts!.find((a) => a.name === 'pc.img')!.sha256, null);
+  assert.equal(await imageSha256(image), execFileSync('python3', ['-c', sparseSha256Py, image], { encoding: 'utf8' }).trim());
 });
 
 test('a kernel or gadget from another publisher is refused, as snapd does', async () => {
