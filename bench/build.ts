@@ -13,6 +13,7 @@
  *   the step as done;
  * - coreforge through the library call (a fresh process per run, so its
  *   maxRSS is its own; /usr/bin/time -v too) and through a real coreforged
+ *   built into dist/ and run by plain node, as installed
  *   (POST /v1/builds until the change is ready and GET /v1/builds/{id}; then
  *   the time until the daemon has the image's SHA-256, which it computes
  *   after the build, and that it is the real one);
@@ -37,7 +38,7 @@ import { loadGadget } from '../daemon/image/gadget/index.js';
 import { FIXTURE_MODELS } from '../test/fixtures/models.js';
 import { buildAllFixtures } from '../test/fixtures/snaps.js';
 import { testTrust } from '../test/daemon/image/build/helpers.js';
-import { realDaemonEntry, repoRoot, startDaemon } from '../test/helpers/daemon.js';
+import { builtDaemonEntry, repoRoot, startDaemon } from '../test/helpers/daemon.js';
 import { makeTempDir } from '../test/helpers/tmp.js';
 
 const MiB = 1 << 20;
@@ -243,7 +244,9 @@ async function main(): Promise<void> {
     await rm(warm.outputDir, { recursive: true, force: true });
 
     const trust = await testTrust();
-    daemon = await startDaemon({ socketPath: join(tmp.dir, 'cf.sock'), stateDir: join(tmp.dir, 'state'), entry: realDaemonEntry });
+    // The daemon as installed (dist/, plain node): under tsx it would carry the TypeScript loader too.
+    execFileSync('npm', ['run', '--silent', 'build'], { cwd: repoRoot, stdio: 'inherit' });
+    daemon = await startDaemon({ socketPath: join(tmp.dir, 'cf.sock'), stateDir: join(tmp.dir, 'state'), entry: builtDaemonEntry });
     const d = daemon;
     await d.transport.call('POST', '/v1/assertions', { assertions: `${encodeAssertion(trust.root)}\n${encodeAssertion(trust.rootAccount)}`, trusted: true });
     await d.transport.call('POST', '/v1/assertions', { assertions: `${encodeAssertion(trust.brandAccount)}\n${encodeAssertion(trust.brandKey)}` });
@@ -277,6 +280,7 @@ async function main(): Promise<void> {
     const lib: (ChildResult & { timeVKiB?: number })[] = [];
     const dmn: number[] = [];
     const dmnDigested: number[] = [];
+    const dmnTimings: BuildState['timings'][] = [];
     let stats: ImageStats | undefined;
     let digestOk = true;
     for (let round = 0; round < runs; round++) {
@@ -297,6 +301,7 @@ async function main(): Promise<void> {
       const b = await daemonBuild(dout);
       dmn.push(b.seconds);
       dmnDigested.push(b.digested);
+      dmnTimings.push((JSON.parse(await readFile(join(dout, 'build.json'), 'utf8')) as { timings: BuildState['timings'] }).timings);
       const img = b.info.artifacts.find((a) => a.name === 'pc.img');
       if (round === 0) {
         const real = /= ([0-9a-f]{64})$/.exec(execFileSync('openssl', ['dgst', '-sha256', join(dout, 'pc.img')], { encoding: 'utf8' }).trim())?.[1];
@@ -334,6 +339,9 @@ async function main(): Promise<void> {
     const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ');
     const mid = lib.map((r) => r.seconds).indexOf(libS);
     const timings = Object.entries(lib[mid]!.timings).map(([k, v]) => `${k} ${v}`).join(', ');
+    const dmnMid = dmnTimings[dmn.indexOf(dmnS)]!;
+    const dmnSteps = Object.values(dmnMid).reduce((a, b) => a + b, 0);
+    const dmnTimingText = `${Object.entries(dmnMid).map(([k, v]) => `${k} ${v}`).join(', ')} (steps ${dmnSteps} ms of ${(dmnS * 1000).toFixed(0)} ms)`;
     const s = stats!;
     // The digests a build must compute (snapd's SHA3-384 of each snap, bmap 2.0's SHA-256 of each mapped
     // range, the image's SHA-256 that GET /v1/builds/{id} reports), timed from memory on this CPU.
@@ -356,6 +364,7 @@ async function main(): Promise<void> {
         [line(head), ...rows.map(line)].join('\n') +
         `\n\nimage pc.img: apparent ${mib(s.apparent)} MiB, disk usage ${mib(s.disk)} MiB, bmap mapped ${mib(s.mapped)} MiB` +
         `\nlibrary build steps (ms, median run): ${timings}` +
+        `\ndaemon build steps (ms, median run): ${dmnTimingText}` +
         `\ndigests alone, from memory on this CPU: SHA3-384 of the snaps ${sha3.toFixed(2)} s, SHA-256 of the mapped data ${bmapHash.toFixed(2)} s, ` +
         `SHA-256 of the whole ${mib(s.apparent)} MiB image ${imageHash.toFixed(2)} s (= ${(imageHash / fl).toFixed(2)}x the floor by itself)` +
         (big ? `\n${bigPadMiB} MiB pad: library build ${big.seconds.toFixed(2)} s, peak RSS ${(big.maxRssKiB / 1024).toFixed(0)} MiB${big.timeVKiB ? ` (time -v ${(big.timeVKiB / 1024).toFixed(0)})` : ''}` : '') +

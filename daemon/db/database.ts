@@ -39,6 +39,11 @@ export class Database {
       // file shows itself (sqlite opens lazily).
       await db.get('PRAGMA schema_version');
       await db.get('PRAGMA journal_mode = WAL');
+      // WAL with synchronous=NORMAL: a commit does not wait for an fsync (the WAL is synced at
+      // checkpoints), so task updates do not queue behind an image being flushed to disk. A power
+      // cut may lose the last commits but never corrupts the file; the engine treats a change it
+      // finds unfinished at start as interrupted.
+      await db.run('PRAGMA synchronous = NORMAL');
       await db.run('PRAGMA foreign_keys = ON');
       await db.run('PRAGMA busy_timeout = 5000');
       const check = await db.get('PRAGMA quick_check');

@@ -19,6 +19,8 @@ export interface DigestJob {
    */
   data?: readonly ByteRange[];
   size?: number;
+  /** Work nobody waits for: run the thread at the lowest CPU priority, so builds go first. */
+  background?: boolean;
 }
 
 export interface DigestResult {
@@ -40,6 +42,13 @@ const { createHash } = require('node:crypto');
 const { openSync, readSync, closeSync, fstatSync } = require('node:fs');
 const chunk = 4 * 1024 * 1024;
 const job = workerData;
+if (job.background) {
+  // Lowest CPU priority for this thread only (Linux: a thread id is a pid for setpriority).
+  try {
+    const tid = Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop());
+    require('node:os').setPriority(tid, 19);
+  } catch {}
+}
 let h = createHash(job.algorithm);
 const fd = openSync(job.path, 'r');
 let size = 0;

@@ -8,6 +8,8 @@ export const repoRoot = resolve(import.meta.dirname, '..', '..');
 /** The daemon entry used by most tests: the real one plus test-only task kinds. */
 export const testDaemonEntry = join(repoRoot, 'test/helpers/test-daemon.ts');
 export const realDaemonEntry = join(repoRoot, 'daemon/main.ts');
+/** The daemon as installed: the compiled JavaScript (\`npm run build\`), run by plain node. */
+export const builtDaemonEntry = join(repoRoot, 'dist/daemon/main.js');
 export const cliEntry = join(repoRoot, 'client/main.ts');
 
 export interface DaemonProcess {
@@ -40,7 +42,7 @@ export interface SpawnOptions {
 export function spawnDaemon(opts: SpawnOptions): DaemonProcess {
   const proc = spawn(
     process.execPath,
-    ['--import', 'tsx', opts.entry ?? testDaemonEntry, '--socket', opts.socketPath, '--state-dir', opts.stateDir, ...(opts.extraArgs ?? [])],
+    [...(opts.entry?.endsWith('.js') ? [] : ['--import', 'tsx']), opts.entry ?? testDaemonEntry, '--socket', opts.socketPath, '--state-dir', opts.stateDir, ...(opts.extraArgs ?? [])],
     {
       cwd: repoRoot,
       env: { ...process.env, COREFORGE_LOG_LEVEL: 'debug', ...opts.env },

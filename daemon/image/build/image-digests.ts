@@ -25,7 +25,7 @@ export async function imageSha256(imagePath: string, signal?: AbortSignal): Prom
   const size = (await stat(imagePath)).size;
   if (size !== bmap.imageSize) throw new Error(`image ${imagePath} is ${size} bytes but its bmap says ${bmap.imageSize}; it changed after the build`);
   const data = bmap.ranges.map((r) => ({ offset: r.start, length: r.end - r.start }));
-  return (await digestInWorker({ path: imagePath, algorithm: 'sha256', data, size }, signal)).digest.toString('hex');
+  return (await digestInWorker({ path: imagePath, algorithm: 'sha256', data, size, background: true }, signal)).digest.toString('hex');
 }
 
 /** Fills in the artifacts' digests in a build.json (temp file and rename, so it is never half-written). */

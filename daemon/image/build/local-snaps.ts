@@ -54,8 +54,9 @@ export async function snapDigest(path: string, signal?: AbortSignal): Promise<{ 
   return { sha3_384: digest.toString('base64url'), size };
 }
 
-/** SHA-256 digests of unasserted snaps started in the background, by file identity. */
+/** SHA-256 digests of unasserted snaps started in the background, by file identity; one at a time (one worker thread). */
 const pendingSha256 = new Map<string, Promise<string>>();
+let sha256Queue: Promise<unknown> = Promise.resolve();
 
 async function fileKey(path: string): Promise<string> {
   const st = await stat(path);
@@ -66,7 +67,8 @@ async function fileKey(path: string): Promise<string> {
 async function startSha256(path: string): Promise<void> {
   const key = await fileKey(path);
   if (pendingSha256.has(key)) return;
-  const p = digestInWorker({ path, algorithm: 'sha256' }).then((d) => d.digest.toString('hex'));
+  const p = sha256Queue.then(() => digestInWorker({ path, algorithm: 'sha256' })).then((d) => d.digest.toString('hex'));
+  sha256Queue = p.catch(() => {});
   p.catch(() => pendingSha256.delete(key));
   pendingSha256.set(key, p);
 }
