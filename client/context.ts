@@ -15,6 +15,9 @@ export interface CliContext {
   setExitCode(code: number): void;
 }
 
+/** Commander's argParser for a repeatable option: each use adds its value to the list. */
+export const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
 /** Adds --json to a command that prints data. */
 export function withJson(cmd: Command): Command {
   return cmd.option('--json', 'print machine-readable JSON instead of text');

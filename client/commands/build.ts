@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { BuildInfo, BuildRequest, GadgetLayoutResult } from '../../daemon/api/types.js';
-import { withJson, type CliContext } from '../context.js';
+import { collect, withJson, type CliContext } from '../context.js';
 import { formatBytes, formatTime } from '../render/format.js';
 import { renderTable } from '../render/table.js';
 import { watchChange } from './changes.js';
@@ -25,7 +25,6 @@ interface BuildOptions {
   json?: boolean;
 }
 
-const collect = (value: string, previous: string[]) => [...previous, value];
 
 function readText(path: string, what: string): string {
   try {

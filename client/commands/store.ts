@@ -1,12 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { withJson, type CliContext } from '../context.js';
+import { collect, withJson, type CliContext } from '../context.js';
 import { renderTable } from '../render/table.js';
 import { finalLine, watchChange } from './changes.js';
 import { storeApi } from './login.js';
 
-const collect = (v: string, prev: string[]) => [...prev, v];
 
 export function registerStoreCommands(program: Command, cli: CliContext): void {
   const store = program

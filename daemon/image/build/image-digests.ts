@@ -1,8 +1,9 @@
-import { readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseBmap } from '../../flash/bmap.js';
 import type { Logger } from '../../log.js';
 import { digestInWorker } from '../digest-worker.js';
+import { writeOutput } from './output-file.js';
 import type { BuildArtifact } from './params.js';
 import type { BuildRepository } from './repository.js';
 
@@ -28,7 +29,7 @@ export async function imageSha256(imagePath: string, signal?: AbortSignal): Prom
   return (await digestInWorker({ path: imagePath, algorithm: 'sha256', data, size, background: true }, signal)).digest.toString('hex');
 }
 
-/** Fills in the artifacts' digests in a build.json (temp file and rename, so it is never half-written). */
+/** Fills in the artifacts' digests in a build.json. */
 async function updateBuildJson(outputDir: string, artifacts: BuildArtifact[]): Promise<void> {
   const path = join(outputDir, 'build.json');
   let report: { artifacts?: BuildArtifact[] };
@@ -38,14 +39,7 @@ async function updateBuildJson(outputDir: string, artifacts: BuildArtifact[]): P
     return; // moved or removed since the build: nothing to update
   }
   report.artifacts = (report.artifacts ?? []).map((a) => ({ ...a, sha256: artifacts.find((b) => b.name === a.name)?.sha256 ?? a.sha256 }));
-  const tmp = `${path}.partial`;
-  try {
-    await writeFile(tmp, `${JSON.stringify(report, null, 2)}\n`);
-    await rename(tmp, path);
-  } catch (err) {
-    await unlink(tmp).catch(() => {});
-    throw err;
-  }
+  await writeOutput(path, `${JSON.stringify(report, null, 2)}\n`);
 }
 
 export class ImageDigests {

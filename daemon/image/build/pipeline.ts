@@ -21,6 +21,7 @@ import type { StoreSnapFinder } from './snap-source.js';
 import { fetchStoreSnaps, lookupsWith } from './store-snaps.js';
 import { stageContent } from './stage.js';
 import { loadState, saveState, type BuildState } from './state.js';
+import { writeOutput } from './output-file.js';
 import { buildVolume, writeError } from './volume.js';
 
 /**
@@ -221,15 +222,11 @@ async function syncFile(path: string): Promise<void> {
   }
 }
 
-async function writeOutput(path: string, data: string): Promise<void> {
-  const tmp = `${path}.partial`;
-  try {
-    await writeFile(tmp, data);
-    await rename(tmp, path);
-  } catch (err) {
-    await unlink(tmp).catch(() => {});
-    throw writeError(err, `write ${path}`);
-  }
+/** Puts the console-conf first-boot file (it may name accounts and network secrets) into `dir`, readable by root only. */
+async function writeFirstBoot(dir: string, text: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'first-boot.yaml'), text, { mode: 0o600 });
+  await chmod(join(dir, 'first-boot.yaml'), 0o600);
 }
 
 export const buildSteps: BuildStep[] = [
@@ -398,10 +395,7 @@ export const buildSteps: BuildStep[] = [
           // UC20+ images have no system-data: the file goes on ubuntu-seed, which the device mounts at
           // /run/mnt/ubuntu-seed and, in run mode, binds at /var/lib/snapd/seed; console-conf looks there.
           // (ubuntu-seed is vfat: the mode only guards the copy in the work dir.)
-          const dir = join(ctx.dirs.seed, 'coreforge');
-          await mkdir(dir, { recursive: true });
-          await writeFile(join(dir, 'first-boot.yaml'), ctx.params.firstBoot, { mode: 0o600 });
-          await chmod(join(dir, 'first-boot.yaml'), 0o600);
+          await writeFirstBoot(join(ctx.dirs.seed, 'coreforge'), ctx.params.firstBoot);
         }
         ctx.state.label = label;
         return;
@@ -416,11 +410,7 @@ export const buildSteps: BuildStep[] = [
         await mkdir(defaults, { recursive: true });
         await writeFile(join(defaults, 'complete'), '');
       }
-      if (ctx.params.firstBoot !== undefined) {
-        await mkdir(defaults, { recursive: true });
-        await writeFile(join(defaults, 'first-boot.yaml'), ctx.params.firstBoot);
-        await chmod(join(defaults, 'first-boot.yaml'), 0o600);
-      }
+      if (ctx.params.firstBoot !== undefined) await writeFirstBoot(defaults, ctx.params.firstBoot);
       if (ctx.params.cloudInit !== undefined) {
         const dir = join(systemData, 'var/lib/cloud/seed/nocloud-net');
         await mkdir(dir, { recursive: true });

@@ -48,19 +48,11 @@ export interface LocalStoreIdentity {
 }
 
 /** A revision of a snap as the store serves it. */
-export interface StoreRevision {
-  name: string;
+export interface StoreRevision extends SnapMeta {
   snapId: string;
   revision: number;
   sha3_384: string;
   size: number;
-  version: string;
-  type: string;
-  architectures: string[];
-  base?: string;
-  confinement: string;
-  grade: string;
-  summary: string;
   publisherId: string;
   created: string;
 }
