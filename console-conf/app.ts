@@ -1,10 +1,9 @@
 /** The console-conf flow: marker check, resume, headless first boot, then the interactive screens. */
-import { readFile } from 'node:fs/promises';
-import type { FetchFn } from '../daemon/store/sso-keys.js';
+import type { FetchFn } from './http-get.js';
 import type { Backend, ConsoleConfConfig } from './config.js';
 import { message } from './app-messages.js';
-import { ccError, isCoreforgeError } from './errors.js';
-import { parseFirstBoot, type FirstBoot } from './first-boot.js';
+import type { FirstBoot } from './first-boot.js';
+import { readFirstBootFile } from './first-boot-file.js';
 import { hostKeyFingerprints } from './host-keys.js';
 import { parseIdentity } from './identity-spec.js';
 import { readMarker, type Owner } from './marker.js';
@@ -12,7 +11,6 @@ import { renderNetplanFragment } from './network-config.js';
 import { NetworkFlow } from './network-flow.js';
 import { applyNetplan, hostAddresses, listInterfaces, waitForAddress, writeNetplan, type AddressSource } from './network-edge.js';
 import { createOwner, type OwnerDeps } from './owner.js';
-import { FIRST_BOOT_PATHS, safeUnderRoot } from './paths.js';
 import { doneScreen } from './screens/done.js';
 import { identityScreen } from './screens/identity.js';
 import { welcomeScreen } from './screens/welcome.js';
@@ -103,7 +101,7 @@ class App {
       }
     }
     let problem: string | undefined;
-    const fb = await this.readFirstBoot().catch((err: unknown) => {
+    const fb = await readFirstBootFile(root).catch((err: unknown) => {
       problem = `${message(err)}. Continuing interactively.`;
       return undefined;
     });
@@ -128,25 +126,6 @@ class App {
       }
       throw err;
     }
-  }
-
-  /** The first first-boot file found (FIRST_BOOT_PATHS, UC16/18 place first), with the device path it came from. */
-  private async readFirstBoot(): Promise<(FirstBoot & { path: string }) | undefined> {
-    for (const devicePath of FIRST_BOOT_PATHS) {
-      const path = `/${devicePath}`;
-      let text: string;
-      try {
-        // safeUnderRoot: a symlink under --root must not lead to the host's own seed
-        text = await readFile(await safeUnderRoot(this.d.root, devicePath), 'utf8');
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT' || code === 'ENOTDIR') continue;
-        if (isCoreforgeError(err)) throw err;
-        throw ccError('invalid-first-boot', `cannot read first-boot file ${path}: ${code ?? String(err)}; make it a readable file or remove it`);
-      }
-      return { ...parseFirstBoot(text, path), path };
-    }
-    return undefined;
   }
 
   private async headless(fb: FirstBoot & { path: string }): Promise<void> {

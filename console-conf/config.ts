@@ -1,7 +1,9 @@
 /** The --config file: JSON or YAML with a closed set of keys. */
-import { parse as parseYaml } from 'yaml';
 import { DEFAULT_SSO_URL } from '../daemon/store/sso-keys.js';
 import { ccError } from './errors.js';
+import { parseBoundedYaml } from './yaml-input.js';
+
+export { firstLine } from './yaml-input.js';
 
 export type Backend = 'snapd' | 'direct';
 
@@ -27,15 +29,10 @@ export function defaultConfig(): ConsoleConfConfig {
   };
 }
 
-/** Parses the text of a config file named `source` (JSON is YAML, so one parser serves both). */
+/** Parses the text of a config file named `source` (JSON is YAML, so one parser serves both), within LIMITS. */
 export function parseConfig(text: string, source: string): ConsoleConfConfig {
   const fail = (why: string, fix: string) => ccError('invalid-config', `cannot use config ${source}: ${why}; ${fix}`);
-  let v: unknown;
-  try {
-    v = text.trim() === '' ? {} : parseYaml(text);
-  } catch (err) {
-    throw fail(`it is not valid JSON or YAML (${firstLine(err)})`, 'fix the syntax');
-  }
+  let v = text.trim() === '' ? {} : parseBoundedYaml(text, fail, 'JSON or YAML');
   if (v === null || v === undefined) v = {};
   if (typeof v !== 'object' || Array.isArray(v)) throw fail('it is not a mapping', `write a mapping with keys ${KEYS.join(', ')}`);
   const o = v as Record<string, unknown>;
@@ -66,10 +63,4 @@ export function parseConfig(text: string, source: string): ConsoleConfConfig {
     else throw fail('"netplan-apply" must be a command line or a list of arguments', 'write e.g. netplan-apply: netplan apply');
   }
   return cfg;
-}
-
-/** The first line of an error's message, lowercased for use inside another message. */
-export function firstLine(err: unknown): string {
-  const m = err instanceof Error ? err.message : String(err);
-  return (m.split('\n')[0] ?? '').replace(/\.$/, '').replace(/^./, (c) => c.toLowerCase());
 }

@@ -26,6 +26,12 @@ export type ConsoleConfErrorKind =
   | 'network-failed'
   /** a path would leave the root directory */
   | 'path-escape'
+  /** a path console-conf writes under the root is a symlink, a user database file is not a regular file within its limit, or an existing home or .ssh is not the new user's own directory */
+  | 'unsafe-path'
+  /** a key source sent more SSH keys, longer key lines or a bigger reply than console-conf accepts */
+  | 'key-limit'
+  /** the journal of an interrupted creation is not one console-conf could have written */
+  | 'invalid-journal'
   /** the root (or a file under it) cannot be written, e.g. read-only */
   | 'write-failed'
   /** the user database is locked by another process */

@@ -4,11 +4,10 @@
  * coreforge/first-boot.yaml on ubuntu-seed in UC20+ ones (seen on the device
  * as /var/lib/snapd/seed/... or /run/mnt/ubuntu-seed/...): FIRST_BOOT_PATHS.
  */
-import { parse as parseYaml } from 'yaml';
-import { firstLine } from './config.js';
 import { ccError } from './errors.js';
 import { parseIdentity, type IdentitySpec } from './identity-spec.js';
 import { checkUsername } from './username.js';
+import { parseBoundedYaml } from './yaml-input.js';
 
 export interface FirstBoot {
   identity: IdentitySpec;
@@ -21,15 +20,10 @@ export interface FirstBoot {
 const TOP = ['identity', 'network', 'sso-url'];
 const IDENTITY = ['email', 'keys-from', 'username'];
 
-/** Parses and checks the first-boot file text. */
+/** Parses and checks the first-boot file text, within LIMITS. */
 export function parseFirstBoot(text: string, source: string): FirstBoot {
   const fail = (why: string, fix: string) => ccError('invalid-first-boot', `cannot use first-boot file ${source}: ${why}; ${fix}`);
-  let v: unknown;
-  try {
-    v = parseYaml(text);
-  } catch (err) {
-    throw fail(`it is not valid YAML (${firstLine(err)})`, 'fix the syntax');
-  }
+  const v = parseBoundedYaml(text, fail);
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw fail('it is not a mapping', 'start it with "identity:"');
   const o = v as Record<string, unknown>;
   const unknown = Object.keys(o).filter((k) => !TOP.includes(k));

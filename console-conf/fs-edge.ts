@@ -1,8 +1,16 @@
-/** File-system side effects: atomic writes, lock files, and turning OS errors into readable ones. */
+/**
+ * File-system side effects: bounded reads of regular files, atomic no-follow
+ * writes, directories set up through no-follow handles, lock files, and
+ * turning OS errors into readable ones.
+ */
 import { randomBytes } from 'node:crypto';
-import { chown, mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { constants, type Stats } from 'node:fs';
+import { lstat, mkdir, open, readFile, readlink, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ccError, CoreforgeError } from './errors.js';
+import { formatBytes } from './limits.js';
+
+const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_DIRECTORY } = constants;
 
 /** Turns an OS error while writing `path` into a write-failed error that says what to do. */
 export function writeError(path: string, err: unknown): CoreforgeError {
@@ -25,16 +33,21 @@ export interface WriteOpts {
   gid?: number;
 }
 
-/** Writes `path` through a temporary file and a rename, so readers never see half a file. */
+/**
+ * Writes `path` through a temporary file and a rename, so readers never see
+ * half a file. The temporary file is created exclusively and without following
+ * a symlink, its mode and owner are set through its handle, and the rename
+ * replaces whatever name `path` is without following it.
+ */
 export async function atomicWrite(path: string, data: string, opts: WriteOpts): Promise<void> {
   const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
   try {
     await mkdir(dirname(path), { recursive: true });
-    const fh = await open(tmp, 'wx', opts.mode);
+    const fh = await open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, opts.mode);
     try {
       await fh.writeFile(data);
       await fh.chmod(opts.mode);
-      if (opts.uid !== undefined) await chownMaybe(tmp, opts.uid, opts.gid ?? opts.uid);
+      if (opts.uid !== undefined) await chownHandleMaybe(fh, opts.uid, opts.gid ?? opts.uid);
       await fh.sync();
     } finally {
       await fh.close();
@@ -46,13 +59,156 @@ export async function atomicWrite(path: string, data: string, opts: WriteOpts): 
   }
 }
 
-/** chown that only insists when running as root (unprivileged runs prepare trees for fakeroot). */
-export async function chownMaybe(path: string, uid: number, gid: number): Promise<void> {
+/**
+ * fchown that only insists when running as root (unprivileged runs prepare
+ * trees for fakeroot); through a handle, so no symlink can redirect it.
+ */
+export async function chownHandleMaybe(fh: FileHandle, uid: number, gid: number): Promise<void> {
   try {
-    await chown(path, uid, gid);
+    await fh.chown(uid, gid);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if ((code === 'EPERM' || code === 'EINVAL') && process.getuid?.() !== 0) return;
+    throw err;
+  }
+}
+
+/** What a file that is not a regular file is, for messages: "a FIFO", "a symlink"... */
+export function describeKind(s: Stats): string {
+  if (s.isSymbolicLink()) return 'a symlink';
+  if (s.isDirectory()) return 'a directory';
+  if (s.isFIFO()) return 'a FIFO';
+  if (s.isCharacterDevice()) return 'a character device';
+  if (s.isBlockDevice()) return 'a block device';
+  if (s.isSocket()) return 'a socket';
+  return s.isFile() ? 'a regular file' : 'a special file';
+}
+
+/** Builds the caller's error from what is wrong with a file (`why`) and what to do (`fix`). */
+export type FileProblem = (why: string, fix: string) => Error;
+
+export interface ReadRegularOpts {
+  maxBytes: number;
+  /** follow a symlink at `path` (default: refuse it) */
+  follow?: boolean;
+  fail: FileProblem;
+}
+
+/**
+ * Reads a regular file of at most `maxBytes` as UTF-8; undefined when it does
+ * not exist. A FIFO (which would block), a device (/dev/zero never ends), a
+ * directory, a symlink unless `follow`, and a file over the limit are refused
+ * through `fail` before their content is read; the check is repeated on the
+ * open handle (opened non-blocking), so a swap in between is caught too.
+ */
+export async function readRegular(path: string, opts: ReadRegularOpts): Promise<string | undefined> {
+  const { maxBytes, follow = false, fail } = opts;
+  const check = async (s: Stats) => {
+    if (s.isSymbolicLink()) {
+      const to = await readlink(path).catch(() => '?');
+      throw fail(`it is a symlink (to ${to}), which console-conf does not follow here`, 'replace it with a regular file');
+    }
+    if (!s.isFile()) throw fail(`it is ${describeKind(s)}, not a regular file`, 'replace it with a regular file');
+    if (s.size > maxBytes) throw fail(`it is ${s.size} bytes, over the limit of ${formatBytes(maxBytes)}`, 'make it smaller');
+  };
+  let st: Stats;
+  try {
+    st = follow ? await stat(path) : await lstat(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw err;
+  }
+  await check(st);
+  const fh = await open(path, O_RDONLY | O_NONBLOCK | (follow ? 0 : O_NOFOLLOW));
+  try {
+    await check(await fh.stat());
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      // one byte more than the limit tells a file that grew since fstat
+      const want = Math.min(64 * 1024, maxBytes + 1 - total);
+      if (want <= 0) break;
+      const { bytesRead, buffer } = await fh.read(Buffer.alloc(want), 0, want, null);
+      if (bytesRead === 0) break;
+      chunks.push(buffer.subarray(0, bytesRead));
+      total += bytesRead;
+    }
+    if (total > maxBytes) throw fail(`it is over the limit of ${formatBytes(maxBytes)}`, 'make it smaller');
+    return Buffer.concat(chunks).toString('utf8');
+  } finally {
+    await fh.close();
+  }
+}
+
+export interface OwnDirOpts {
+  mode: number;
+  uid: number;
+  gid: number;
+  /** builds the error for an existing entry that cannot be used, from what is wrong with it */
+  refuse: (why: string) => Error;
+}
+
+/**
+ * Checks that an existing entry at `path` may be taken over as a directory of
+ * `uid`: a plain directory (never a symlink, wherever it points) already owned
+ * by `uid` or, in an unprivileged run that cannot chown, by the running user.
+ * Undefined when nothing is there.
+ */
+export async function checkOwnDir(path: string, uid: number, refuse: (why: string) => Error): Promise<Stats | undefined> {
+  const st = await lstatOrUndefined(path);
+  if (!st) return undefined;
+  const own = process.getuid?.();
+  const owners = own === undefined || own === 0 ? [uid] : [uid, own];
+  if (st.isSymbolicLink()) throw refuse(`it is a symlink (to ${await readlink(path).catch(() => '?')})`);
+  if (!st.isDirectory()) throw refuse(`it is ${describeKind(st)}, not a directory`);
+  if (!owners.includes(st.uid)) throw refuse(`it is owned by uid ${st.uid}, not by the new user (uid ${uid})`);
+  return st;
+}
+
+/**
+ * Makes `path` (whose parent must exist) a directory of `uid`:`gid` with
+ * `mode`: created when missing, else taken over only when checkOwnDir()
+ * allows it. Mode and owner are set through a handle opened without following
+ * a symlink, after checking it is the very directory that was checked.
+ */
+export async function ensureOwnDir(path: string, opts: OwnDirOpts): Promise<void> {
+  const { mode, uid, gid, refuse } = opts;
+  const replaced = () => refuse('it was replaced while console-conf was setting it up');
+  let st = await checkOwnDir(path, uid, refuse);
+  if (!st) {
+    try {
+      await mkdir(path, { mode });
+      st = await lstat(path); // ours, made just now
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      st = await checkOwnDir(path, uid, refuse); // someone else's after all
+    }
+    if (!st || st.isSymbolicLink() || !st.isDirectory()) throw replaced();
+  }
+  let fh: FileHandle;
+  try {
+    fh = await open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP' || code === 'ENOTDIR') throw replaced();
+    throw err;
+  }
+  try {
+    const now = await fh.stat();
+    if (now.ino !== st.ino || now.dev !== st.dev) throw replaced();
+    await fh.chmod(mode); // not left to the umask
+    await chownHandleMaybe(fh, uid, gid);
+  } finally {
+    await fh.close();
+  }
+}
+
+async function lstatOrUndefined(path: string): Promise<Stats | undefined> {
+  try {
+    return await lstat(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
 }

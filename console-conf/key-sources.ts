@@ -1,9 +1,11 @@
 /** Fetching an identity's username and SSH keys from the store's SSO, GitHub or Launchpad. */
-import { lookupSsoKeys, type FetchFn } from '../daemon/store/sso-keys.js';
-import { ccError } from './errors.js';
+import { lookupSsoKeys } from '../daemon/store/sso-keys.js';
+import { ccError, type CoreforgeError } from './errors.js';
+import { BodyTooLarge, readCapped, type FetchFn } from './http-get.js';
 import { describeOrigin, type IdentitySpec } from './identity-spec.js';
+import { formatBytes, LIMITS } from './limits.js';
 import { checkUsername } from './username.js';
-import { parseKeyLine, type PublicKey } from './ssh-key.js';
+import { checkKeyLimits, parseKeyLine, type PublicKey } from './ssh-key.js';
 
 /** A validated owner: login name, keys and where they came from. */
 export interface Identity {
@@ -31,7 +33,7 @@ export async function resolveIdentity(
   let username: string;
   let lines: string[];
   if (spec.source === 'store') {
-    const acct = await lookupSsoKeys(spec.email, { baseUrl: urls.ssoUrl, fetch: opts.fetch, signal: opts.signal });
+    const acct = await lookupStore(spec.email, origin, urls.ssoUrl, opts.fetch, opts.signal);
     username = acct.username;
     lines = acct.sshKeys;
   } else {
@@ -46,8 +48,44 @@ export async function resolveIdentity(
   if (lines.length === 0) {
     throw ccError('no-ssh-keys', `cannot use ${origin}: it has no SSH keys; add a public key to the account and try again`);
   }
+  checkKeyLimits(lines, origin);
   const keys = lines.map((l) => parseKeyLine(l, origin));
   return { username, keys, origin, email: spec.source === 'store' ? spec.email : undefined };
+}
+
+/** The error for a key source's reply over LIMITS.maxKeyReplyBytes. */
+function replyTooLarge(url: string, origin: string, err: BodyTooLarge): CoreforgeError {
+  const why =
+    err.declared !== undefined
+      ? `it announced ${err.declared} bytes, over the limit of ${formatBytes(err.limit)} for a key list, so it was not read`
+      : `it ran over the limit of ${formatBytes(err.limit)} for a key list, so the rest was not read`;
+  return ccError('key-limit', `cannot use the reply from ${url} for ${origin}: ${why}; check that the URL is a key server, or remove the keys you do not use at the source`);
+}
+
+/**
+ * The SSO lookup with its reply capped: the shared lookup reads the body
+ * through text(), which here stops at the cap; the lookup then reports a
+ * transport error, replaced by the clearer one recorded on the way.
+ */
+async function lookupStore(email: string, origin: string, ssoUrl: string, fetchFn: FetchFn | undefined, signal?: AbortSignal) {
+  const doFetch: FetchFn = fetchFn ?? (globalThis.fetch as unknown as FetchFn);
+  let tooLarge: CoreforgeError | undefined;
+  const capped: FetchFn = async (url, init) => {
+    const res = await doFetch(url, init);
+    return {
+      status: res.status,
+      text: () =>
+        readCapped(res, LIMITS.maxKeyReplyBytes).catch((err: unknown) => {
+          if (err instanceof BodyTooLarge) tooLarge = replyTooLarge(url, origin, err);
+          throw err;
+        }),
+    };
+  };
+  try {
+    return await lookupSsoKeys(email, { baseUrl: ssoUrl, fetch: capped, signal });
+  } catch (err) {
+    throw tooLarge ?? err;
+  }
 }
 
 /** GETs a key list: a JSON list of {key} objects (GitHub API) or one key per line (github.com/USER.keys, Launchpad). */
@@ -59,8 +97,9 @@ async function fetchKeyList(url: string, origin: string, fetchFn: FetchFn | unde
   try {
     const res = await doFetch(url, { signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
     status = res.status;
-    body = await res.text();
+    body = await readCapped(res, LIMITS.maxKeyReplyBytes);
   } catch (err) {
+    if (err instanceof BodyTooLarge) throw replyTooLarge(url, origin, err);
     const code = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
     throw ccError('key-source-failed', `cannot reach ${url} to get the keys of ${origin}: ${code}; check the network and try again`);
   }

@@ -1,27 +1,15 @@
 #!/usr/bin/env node
 /** Entry of `console-conf`: flags, config, backend choice, terminal set-up, then the app. */
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { runConsoleConf } from './app.js';
 import { parseArgs, USAGE } from './args.js';
-import { defaultConfig, parseConfig, type ConsoleConfConfig } from './config.js';
-import { ccError, isCoreforgeError } from './errors.js';
+import { loadConfig } from './config-file.js';
+import { isCoreforgeError } from './errors.js';
 import { exists } from './fs-edge.js';
 import { PATHS, underRoot } from './paths.js';
 import { InputClosed, Terminal } from './tui/terminal.js';
 import { basicTheme, richTheme } from './tui/themes.js';
 import { SnapdClient } from './users-snapd.js';
-
-async function loadConfig(path: string | undefined): Promise<ConsoleConfConfig> {
-  if (!path) return defaultConfig();
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw ccError('invalid-config', `cannot read config ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}; check the path`);
-  }
-  return parseConfig(text, path);
-}
 
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));

@@ -1,7 +1,7 @@
 /** The once-only marker var/lib/console-conf/complete, holding who owns the device. */
-import { readFile } from 'node:fs/promises';
-import { atomicWrite } from './fs-edge.js';
-import { PATHS, safeUnderRoot, underRoot } from './paths.js';
+import { atomicWrite, readRegular } from './fs-edge.js';
+import { LIMITS } from './limits.js';
+import { PATHS, underRoot, writableUnderRoot } from './paths.js';
 
 export interface Owner {
   username: string;
@@ -11,12 +11,14 @@ export interface Owner {
 /** The owner recorded in the marker, `{username:'', origin:''}` for an empty marker, undefined without one. */
 export async function readMarker(root: string): Promise<Owner | undefined> {
   const path = underRoot(root, PATHS.marker);
-  let text: string;
+  let text: string | undefined;
   try {
-    text = await readFile(path, 'utf8');
+    // a FIFO or a device here must not hang console-conf on every console
+    text = await readRegular(path, { maxBytes: LIMITS.maxMarkerBytes, fail: (why) => new Error(why) });
   } catch {
     return undefined;
   }
+  if (text === undefined) return undefined;
   try {
     const v = JSON.parse(text) as Partial<Owner>;
     return { username: String(v.username ?? ''), origin: String(v.origin ?? '') };
@@ -27,5 +29,5 @@ export async function readMarker(root: string): Promise<Owner | undefined> {
 
 /** Marks the device configured (atomically, so a crash leaves either no marker or a whole one). */
 export async function writeMarker(root: string, owner: Owner): Promise<void> {
-  await atomicWrite(await safeUnderRoot(root, PATHS.marker), JSON.stringify(owner) + '\n', { mode: 0o644 });
+  await atomicWrite(await writableUnderRoot(root, PATHS.marker), JSON.stringify(owner) + '\n', { mode: 0o644 });
 }

@@ -4,7 +4,7 @@ import { readdir } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
 import { ccError } from './errors.js';
 import { atomicWrite, exists, readText } from './fs-edge.js';
-import { PATHS, safeUnderRoot, underRoot } from './paths.js';
+import { PATHS, underRoot, writableUnderRoot } from './paths.js';
 
 export interface Iface {
   name: string;
@@ -48,7 +48,7 @@ export async function listInterfaces(root: string, addrs: AddressSource = hostAd
 
 /** Writes the netplan file under the root (0600, as netplan wants). */
 export async function writeNetplan(root: string, yaml: string): Promise<string> {
-  const path = await safeUnderRoot(root, PATHS.netplan);
+  const path = await writableUnderRoot(root, PATHS.netplan);
   await atomicWrite(path, yaml, { mode: 0o600 });
   return path;
 }

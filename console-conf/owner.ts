@@ -1,5 +1,5 @@
 /** Creating the owner once: one console at a time, whichever backend is in use. */
-import type { FetchFn } from '../daemon/store/sso-keys.js';
+import type { FetchFn } from './http-get.js';
 import type { Backend } from './config.js';
 import { ccError } from './errors.js';
 import { withLocks } from './fs-edge.js';

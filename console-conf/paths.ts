@@ -1,6 +1,6 @@
 /** Resolution of device paths under the --root directory. */
-import { realpath } from 'node:fs/promises';
-import { dirname, resolve, sep } from 'node:path';
+import { lstat, readlink, realpath } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { ccError } from './errors.js';
 
 /** The host path of device path `devicePath` under `root`; refuses anything that leaves the root. */
@@ -67,4 +67,39 @@ export async function safeUnderRoot(root: string, devicePath: string): Promise<s
       probe = parent;
     }
   }
+}
+
+/**
+ * The host path of a device path console-conf writes (creates, replaces or
+ * chowns): safeUnderRoot(), and no component below the root may be a symlink,
+ * not even one that stays inside it (a home linked to ../etc must not get etc
+ * chowned, a .ssh linked elsewhere must not get keys written there).
+ * Components that do not exist yet are fine: console-conf creates them.
+ */
+export async function writableUnderRoot(root: string, devicePath: string, leaf: 'file' | 'directory' = 'file'): Promise<string> {
+  const full = await safeUnderRoot(root, devicePath);
+  const base = resolve(root);
+  const parts = relative(base, full).split(sep).filter((p) => p !== '');
+  let probe = base;
+  for (const [i, part] of parts.entries()) {
+    probe = join(probe, part);
+    let st;
+    try {
+      st = await lstat(probe);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return full;
+      throw err;
+    }
+    if (st.isSymbolicLink()) {
+      const to = await readlink(probe).catch(() => '?');
+      const what = i === parts.length - 1 ? leaf : 'directory';
+      throw ccError(
+        'unsafe-path',
+        `cannot write /${parts.join('/')} under the root ${base}: ${probe} is a symlink (to ${to}), and console-conf follows no symlink where it writes; replace the symlink with a real ${what}`,
+      );
+    }
+    if (!st.isDirectory()) return full; // the write itself reports it (ENOTDIR, EISDIR)
+  }
+  return full;
 }

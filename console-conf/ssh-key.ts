@@ -1,5 +1,6 @@
 /** Validation of SSH public key lines received from the network. */
 import { ccError } from './errors.js';
+import { formatBytes, LIMITS } from './limits.js';
 
 /** Key types accepted in authorized_keys. */
 export const KEY_TYPES = [
@@ -29,6 +30,10 @@ export function parseKeyLine(line: string, origin: string): PublicKey {
   const shown = JSON.stringify(line.length > 60 ? line.slice(0, 57) + '...' : line);
   const fail = (why: string) =>
     ccError('invalid-ssh-key', `cannot use the SSH key ${shown} from ${origin}: ${why}; remove or fix that key at its source`);
+  const size = Buffer.byteLength(line);
+  if (size > LIMITS.maxKeyLineBytes) {
+    throw ccError('key-limit', `cannot use the SSH key ${shown} from ${origin}: ${keyLineTooLong(size)}; shorten its comment or remove that key at its source`);
+  }
   if (/[\r\n]/.test(line.replace(/\r?\n$/, ''))) throw fail('it spans more than one line');
   const text = line.trim();
   if (text === '') throw fail('it is empty');
@@ -45,6 +50,29 @@ export function parseKeyLine(line: string, origin: string): PublicKey {
   const blob = Buffer.from(data, 'base64');
   if (blobType(blob) !== type) throw fail(`its key data does not hold a ${type} key`);
   return { type, data, comment: rest.join(' ') };
+}
+
+function keyLineTooLong(size: number): string {
+  return `its line is ${size} bytes, over the limit of ${formatBytes(LIMITS.maxKeyLineBytes)} a key`;
+}
+
+/**
+ * Refuses a key list over the limits before any key is parsed or written:
+ * more than LIMITS.maxKeys keys, or a line over LIMITS.maxKeyLineBytes.
+ */
+export function checkKeyLimits(lines: readonly string[], origin: string): void {
+  if (lines.length > LIMITS.maxKeys) {
+    throw ccError(
+      'key-limit',
+      `cannot use the SSH keys of ${origin}: there are ${lines.length}, over the limit of ${LIMITS.maxKeys} keys; remove the keys you do not use at the source and try again`,
+    );
+  }
+  for (const [i, line] of lines.entries()) {
+    const size = Buffer.byteLength(line);
+    if (size > LIMITS.maxKeyLineBytes) {
+      throw ccError('key-limit', `cannot use SSH key ${i + 1} of ${origin}: ${keyLineTooLong(size)}; shorten its comment or remove that key at its source`);
+    }
+  }
 }
 
 /** The key type named at the start of an SSH wire-format key blob, or undefined. */

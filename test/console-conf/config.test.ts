@@ -1,7 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parseConfig, defaultConfig } from '../../console-conf/config.js';
+import { loadConfig } from '../../console-conf/config-file.js';
 import { parseArgs } from '../../console-conf/args.js';
+import { makeTempDir } from '../helpers/tmp.js';
+import { aliasBomb, mainEntry, repoRoot } from './helpers.js';
 
 test('an empty config gives the defaults: the real SSO, netplan apply, automatic backend', () => {
   assert.deepEqual(parseConfig('', 'c.yaml'), defaultConfig());
@@ -45,4 +51,64 @@ test('flags: --serial, --root DIR, --config=FILE; anything else is refused', () 
     message: 'cannot use argument "--rot": it is not a known flag; usage: console-conf [--serial] [--root DIR] [--config FILE]',
   });
   assert.throws(() => parseArgs(['--root']), { message: 'cannot use --root: it needs a value; usage: console-conf [--serial] [--root DIR] [--config FILE]' });
+});
+
+// --- issue 12, finding 7: the config file is read and parsed within bounds
+
+const BIG = `backend: direct\n${'#'.repeat(65 * 1024)}\n`;
+const bounded: [string, string, string][] = [
+  ['a 9-level alias bomb', aliasBomb(9), 'its aliases (*name) expand past the limit of 100 alias expansions; write the repeated values out instead of using anchors (&name) and aliases'],
+  ['lists nested 65 deep', `netplan-apply: ${'['.repeat(65)}${']'.repeat(65)}\n`, 'it nests mappings and lists deeper than 64 levels; flatten it'],
+  ['text over 64 KiB', BIG, `it is ${Buffer.byteLength(BIG)} bytes, over the limit of 64 KiB; make it smaller`],
+];
+for (const [name, text, why] of bounded) {
+  test(`${name} in a config is refused quickly, naming the limit`, () => {
+    const t0 = Date.now();
+    assert.throws(() => parseConfig(text, 'c.yaml'), { kind: 'invalid-config', message: `cannot use config c.yaml: ${why}` });
+    assert.ok(Date.now() - t0 < 1000, 'no expansion was attempted');
+  });
+}
+
+test('a config of exactly 64 KiB, with anchors used a few times, is accepted', async (t) => {
+  const { dir, cleanup } = await makeTempDir();
+  t.after(cleanup);
+  const head = 'netplan-apply: &cmd [netplan, apply]\nbackend: direct\n';
+  const text = head + '#'.repeat(64 * 1024 - head.length - 1) + '\n';
+  assert.equal(Buffer.byteLength(text), 64 * 1024);
+  await writeFile(join(dir, 'c.yaml'), text);
+  assert.deepEqual((await loadConfig(join(dir, 'c.yaml'))).netplanApply, ['netplan', 'apply']);
+});
+
+test('a config file over 64 KiB is refused from its size, before it is read', async (t) => {
+  const { dir, cleanup } = await makeTempDir();
+  t.after(cleanup);
+  const path = join(dir, 'big.yaml');
+  await writeFile(path, 'a'.repeat(10 * 1024 * 1024));
+  await assert.rejects(loadConfig(path), { kind: 'invalid-config', message: `cannot use config ${path}: it is 10485760 bytes, over the limit of 64 KiB; make it smaller` });
+});
+
+test('a config that is a FIFO, /dev/zero or a symlink to it is refused without reading from it', { timeout: 10_000 }, async (t) => {
+  const { dir, cleanup } = await makeTempDir();
+  t.after(cleanup);
+  const fifo = join(dir, 'fifo.yaml');
+  execFileSync('mkfifo', [fifo]);
+  await assert.rejects(loadConfig(fifo), { kind: 'invalid-config', message: `cannot use config ${fifo}: it is a FIFO, not a regular file; replace it with a regular file` });
+  await assert.rejects(loadConfig('/dev/zero'), {
+    kind: 'invalid-config',
+    message: 'cannot use config /dev/zero: it is a character device, not a regular file; replace it with a regular file',
+  });
+  const link = join(dir, 'zero.yaml');
+  await symlink('/dev/zero', link);
+  await assert.rejects(loadConfig(link), { kind: 'invalid-config', message: `cannot use config ${link}: it is a character device, not a regular file; replace it with a regular file` });
+});
+
+test('console-conf given a FIFO as --config exits with the reason instead of hanging', async (t) => {
+  const { dir, cleanup } = await makeTempDir();
+  t.after(cleanup);
+  const fifo = join(dir, 'c.yaml');
+  execFileSync('mkfifo', [fifo]);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', mainEntry, '--root', dir, '--config', fifo], { cwd: repoRoot, encoding: 'utf8', input: '', timeout: 30_000 });
+  assert.equal(r.signal, null, 'it did not have to be killed');
+  assert.equal(r.status, 2);
+  assert.equal(r.stderr, `console-conf: cannot use config ${fifo}: it is a FIFO, not a regular file; replace it with a regular file\n`);
 });

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { lstat, mkdir, readFile, readdir, readlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { spawn as ptySpawn, type IPty } from 'node-pty';
 import { makeTempDir } from '../helpers/tmp.js';
@@ -38,6 +39,33 @@ export async function makeRoot(opts: { extrausers?: boolean } = {}): Promise<{ r
   return { root: dir, cleanup };
 }
 
+/**
+ * Every entry under `dir` with its type, mode, owner and content (files:
+ * SHA-256; symlinks: target), for "nothing was written or chowned" checks.
+ * FIFOs and devices are listed, never opened.
+ */
+export async function treeState(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const walk = async (rel: string) => {
+    const path = rel ? join(dir, rel) : dir;
+    const st = await lstat(path);
+    const head = `${(st.mode & 0o170000).toString(8)} ${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid}`;
+    if (st.isSymbolicLink()) out[rel || '.'] = `${head} -> ${await readlink(path)}`;
+    else if (st.isFile()) out[rel || '.'] = `${head} ${createHash('sha256').update(await readFile(path)).digest('hex')}`;
+    else out[rel || '.'] = head;
+    if (st.isDirectory()) for (const e of (await readdir(path)).sort()) await walk(rel ? join(rel, e) : e);
+  };
+  await walk('');
+  return out;
+}
+
+/** A YAML alias bomb: each level aliases the one before nine times (9^levels strings from ~45 bytes a level). */
+export function aliasBomb(levels: number, indent = ''): string {
+  let s = `${indent}l0: &l0 ["x","x","x","x","x","x","x","x","x"]\n`;
+  for (let i = 1; i < levels; i++) s += `${indent}l${i}: &l${i} [${Array(9).fill(`*l${i - 1}`).join(',')}]\n`;
+  return s;
+}
+
 export interface FakeStore {
   url: string;
   /** email -> reply body (object is JSON-encoded, string sent as is); missing -> 404 */
@@ -62,7 +90,8 @@ export async function startFakeStore(): Promise<FakeStore> {
         res.writeHead(404, { 'content-type': 'application/json' }).end('{"code":"NOT_FOUND"}');
         return;
       }
-      res.writeHead(200, { 'content-type': 'application/json' }).end(typeof v === 'string' ? v : JSON.stringify(v));
+      const body = typeof v === 'string' ? v : JSON.stringify(v);
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
     };
     let m: RegExpExecArray | null;
     if ((m = /^\/api\/v2\/keys\/(.+)$/.exec(url))) return send(sso.get(m[1]!));
