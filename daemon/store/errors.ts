@@ -20,6 +20,8 @@ export type StoreErrorKind =
   | 'invalid-credentials'
   /** The account needs a one-time code and none (or a wrong one) was given. */
   | 'otp-required'
+  /** The SSO refuses logins for a while after too many failed ones (for the account or from this address): wait and try again. */
+  | 'login-throttled'
   /** The request needs a logged-in store account and there is none. */
   | 'login-required'
   /** The stored login has expired or was refused by the store: log in again. */

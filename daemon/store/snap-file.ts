@@ -3,8 +3,8 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { parse } from 'yaml';
 import { isValidSnapName } from '../asserts/index.js';
+import { parseBoundedYaml, YamlLimitError } from '../bounded-yaml.js';
 import { storeError } from './errors.js';
 
 /** What the store needs from meta/snap.yaml. */
@@ -66,8 +66,8 @@ export function checkSnapYaml(y: unknown): SnapMeta | string {
 }
 
 /** Reads and checks meta/snap.yaml of a .snap file; `invalid-snap` errors name the file and the fix. */
-export async function readSnapMeta(file: string, run: RunProgram = execProgram): Promise<SnapMeta> {
-  const bad = (why: string) => storeError('invalid-snap', `cannot add ${file} to the store: ${why}`);
+export async function readSnapMeta(file: string, run: RunProgram = execProgram, shown = file): Promise<SnapMeta> {
+  const bad = (why: string) => storeError('invalid-snap', `cannot add ${shown} to the store: ${why}`);
   let text: string;
   try {
     text = (await run('unsquashfs', ['-n', '-cat', file, 'meta/snap.yaml'])).toString('utf8');
@@ -80,8 +80,9 @@ export async function readSnapMeta(file: string, run: RunProgram = execProgram):
   }
   let y: unknown;
   try {
-    y = parse(text);
+    y = parseBoundedYaml(text, 'meta/snap.yaml');
   } catch (err) {
+    if (err instanceof YamlLimitError) throw bad(err.message);
     throw bad(`meta/snap.yaml is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
   }
   const meta = checkSnapYaml(y);

@@ -60,10 +60,18 @@ export class StoreClient {
   private readonly creds: CredentialsFile;
   private readonly retry: RetryPolicy;
 
-  constructor(private readonly o: StoreClientOptions) {
-    this.cache = new SnapCache(o.cacheDir, o.cacheLimitBytes ?? 8 * 2 ** 30);
+  constructor(
+    private readonly o: StoreClientOptions,
+    cache?: SnapCache,
+  ) {
+    this.cache = cache ?? new SnapCache(o.cacheDir, o.cacheLimitBytes ?? 8 * 2 ** 30);
     this.creds = new CredentialsFile(o.credentialsPath);
     this.retry = o.retry ?? defaultRetry;
+  }
+
+  /** The same client (store, cache) with another store login: each user of the daemon logs in as itself. */
+  withLogin(credentialsPath: string): StoreClient {
+    return new StoreClient({ ...this.o, credentialsPath }, this.cache);
   }
 
   private url(base: string, path: string): string {
@@ -94,6 +102,11 @@ export class StoreClient {
       if (code === 'INVALID_CREDENTIALS') throw storeError('invalid-credentials', `cannot log in as ${who}: the email or password is not correct; check them and try again`);
       if (code === 'TWOFACTOR_REQUIRED') throw storeError('otp-required', `cannot log in as ${who}: this account needs a one-time code (2-factor authentication); type the code from your authenticator`);
       if (code === 'TWOFACTOR_FAILURE') throw storeError('otp-required', `cannot log in as ${who}: the one-time code is not correct; type the current code from your authenticator`);
+      if (reply.status === 429) {
+        const wait = Number(reply.headers.get('retry-after'));
+        const after = Number.isFinite(wait) && wait > 0 ? `wait ${wait} seconds` : 'wait a while';
+        throw storeError('login-throttled', `cannot log in as ${who}: the store refuses logins for now after too many failed ones; ${after} and try again`, Number.isFinite(wait) ? { retryAfter: wait } : undefined);
+      }
       throw this.replyError(reply, dUrl, `cannot log in as ${who}`);
     }
     const discharge = expectObject(reply, dUrl).discharge_macaroon;

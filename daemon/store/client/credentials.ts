@@ -1,6 +1,8 @@
-// The store login on disk: STATE/store-credentials.json, 0600, written to a
+// A store login on disk (root's: STATE/store-credentials.json; another user's:
+// STATE/store-credentials/UID.json), 0600, written to a
 // temporary name and renamed. Holds the root macaroon and its (unbound) discharge.
-import { readFile, unlink } from 'node:fs/promises';
+import { mkdir, readFile, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { writePrivateFile } from '../local/keys.js';
 
 export interface Credentials {
@@ -30,7 +32,8 @@ export class CredentialsFile {
     return c as Credentials;
   }
 
-  save(c: Credentials): Promise<void> {
+  async save(c: Credentials): Promise<void> {
+    await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
     return writePrivateFile(this.path, `${JSON.stringify(c)}\n`);
   }
 

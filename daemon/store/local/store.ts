@@ -290,10 +290,13 @@ export class LocalStore {
     return join(this.dir, 'blobs', sha3_384);
   }
 
-  /** Adds a .snap file: the next revision of its name (or the existing one for the same bytes), released to `channel` when given. */
-  async add(file: string, channel?: string): Promise<AddResult> {
+  /**
+   * Adds a .snap file: the next revision of its name (or the existing one for the same bytes), released
+   * to `channel` when given. Read from `file`; messages name `shown`, the path as the request gave it.
+   */
+  async add(file: string, channel?: string, shown = file): Promise<AddResult> {
     const parsed = channel === undefined ? undefined : parseChannel(channel);
-    const meta = await readSnapMeta(file, this.run);
+    const meta = await readSnapMeta(file, this.run, shown);
     const { sha3_384, size } = await fileSha3_384(file);
     const { identity } = await this.open();
     const blob = this.blobPath(sha3_384);
@@ -306,7 +309,7 @@ export class LocalStore {
     const { revision, added } = await this.db.transaction(async () => {
       const same = await this.db.get<{ snap_id: string; revision: number }>('SELECT snap_id, revision FROM store_revisions WHERE sha3_384 = ?', [sha3_384]);
       if (same) {
-        if (same.snap_id !== snapId) throw storeError('invalid-snap', `cannot add ${file} to the store: the same file is already in the store under another name`);
+        if (same.snap_id !== snapId) throw storeError('invalid-snap', `cannot add ${shown} to the store: the same file is already in the store under another name`);
         return { revision: same.revision, added: false };
       }
       const snap = await this.db.get<{ snap_id: string }>('SELECT snap_id FROM store_snaps WHERE name = ?', [meta.name]);

@@ -25,6 +25,9 @@ export async function listenStore(listen: string, options: StoreServerOptions): 
   const app = await createStoreApp(options);
   const server: Server = createServer(app);
   server.keepAliveTimeout = 30_000;
+  // a request (headers and body, at most 1 MiB) that takes longer than this is a slow-sending client holding a connection
+  server.headersTimeout = 20_000;
+  server.requestTimeout = 60_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
       reject(storeError('store-error', `cannot listen on ${listen}: ${err.code ?? err.message}; pick another port or stop what uses it`)),
