@@ -1,3 +1,6 @@
+import { randomBytes } from 'node:crypto';
+import { link, open, stat, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import sqlite3 from 'sqlite3';
 import { CoreforgeError } from '../errors.js';
 
@@ -8,6 +11,22 @@ export type DbErrorKind =
   | 'state-db-unavailable'
   /** state.db was written by a newer coreforged than this one. */
   | 'state-db-too-new';
+
+function unavailable(path: string, err: Error): CoreforgeError<DbErrorKind> {
+  return new CoreforgeError<DbErrorKind>(
+    'state-db-unavailable',
+    `cannot open state database ${path}: ${err.message}; check that its directory exists and is writable by coreforged`,
+  );
+}
+
+/** Opens a sqlite connection (creating the file when missing). */
+function openHandle(path: string): Promise<sqlite3.Database> {
+  return new Promise<sqlite3.Database>((resolve, reject) => {
+    const db = new sqlite3.Database(path, (err) => (err ? reject(err) : resolve(db)));
+  }).catch((err: Error) => {
+    throw unavailable(path, err);
+  });
+}
 
 export type SqlValue = string | number | bigint | Buffer | null;
 export type SqlParams = SqlValue[] | Record<string, SqlValue>;
@@ -23,17 +42,30 @@ export class Database {
     readonly path: string,
   ) {}
 
-  /** Opens (creating if needed) a sqlite file with WAL and foreign keys on. */
+  /**
+   * Opens a sqlite file with WAL and foreign keys on, creating it when there is
+   * no file at all. An existing file that is not a sound database (an empty one
+   * included) is refused, never reset.
+   */
   static async open(path: string): Promise<Database> {
-    const handle = await new Promise<sqlite3.Database>((resolve, reject) => {
-      const db = new sqlite3.Database(path, (err) => (err ? reject(err) : resolve(db)));
-    }).catch((err: NodeJS.ErrnoException) => {
-      throw new CoreforgeError<DbErrorKind>(
-        'state-db-unavailable',
-        `cannot open state database ${path}: ${err.message}; check that its directory exists and is writable by coreforged`,
+    const corrupt = (why: string) =>
+      new CoreforgeError<DbErrorKind>(
+        'state-db-corrupt',
+        `cannot use state database ${path}: ${why}; ` +
+          `coreforged will not reset it on its own: move the file aside to start with empty state, or restore it from a backup`,
       );
-    });
-    const db = new Database(handle, path);
+    let size: number | undefined;
+    try {
+      size = (await stat(path)).size;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw unavailable(path, err as Error);
+    }
+    // sqlite takes an empty file for a new database: a state.db truncated to 0 bytes
+    // (disk full, a bad restore) would silently become empty state beside a keys dir
+    // that still holds keys. create() never leaves an empty file, so one is damage.
+    if (size === 0) throw corrupt('the file is empty (0 bytes), so the keys, changes and builds it indexed are lost');
+    if (size === undefined) await Database.create(path);
+    const db = new Database(await openHandle(path), path);
     try {
       // The first statements that read the file are where a foreign or corrupt
       // file shows itself (sqlite opens lazily).
@@ -53,13 +85,38 @@ export class Database {
     } catch (err) {
       await db.close().catch(() => {});
       if (err instanceof CoreforgeError) throw err;
-      throw new CoreforgeError<DbErrorKind>(
-        'state-db-corrupt',
-        `cannot use state database ${path}: ${(err as Error).message.replace(/^SQLITE_\w+: /, '')}; ` +
-          `coreforged will not reset it on its own: move the file aside to start with empty state, or restore it from a backup`,
-      );
+      throw corrupt((err as Error).message.replace(/^SQLITE_\w+: /, ''));
     }
     return db;
+  }
+
+  /**
+   * Makes a new database file whole: written under a temporary name until it has
+   * its header (WAL mode is recorded there), then linked into place, so a crash
+   * never leaves an empty file at `path`. link() does not replace a file another
+   * process created meanwhile.
+   */
+  private static async create(path: string): Promise<void> {
+    const temp = `${path}.new-${randomBytes(6).toString('hex')}`;
+    try {
+      const db = new Database(await openHandle(temp), temp);
+      try {
+        await db.get('PRAGMA journal_mode = WAL');
+      } finally {
+        await db.close();
+      }
+      const file = await open(temp, 'r');
+      await file.sync().finally(() => file.close());
+      await link(temp, path).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EEXIST') throw err;
+      });
+      const dir = await open(dirname(path), 'r');
+      await dir.sync().catch(() => {}).finally(() => dir.close());
+    } catch (err) {
+      throw err instanceof CoreforgeError ? err : unavailable(path, err as Error);
+    } finally {
+      await unlink(temp).catch(() => {});
+    }
   }
 
   /** Runs a statement that returns no rows; gives the last row id and change count. */

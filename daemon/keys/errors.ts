@@ -15,7 +15,9 @@ export type KeysErrorKind =
   /** An account-key-request was asked for without an account id. */
   | 'invalid-account-id'
   /** The key material offered for import is unusable (not RSA, public only, several keys, gpg failed). */
-  | 'key-import-failed';
+  | 'key-import-failed'
+  /** The gnupg home to import from is missing, not a plain directory, or holds links, special or oversized keyring files. */
+  | 'invalid-gnupg-home';
 
 /** Builds an error of this module. */
 export function keysError(kind: KeysErrorKind, message: string, details?: Record<string, unknown>): CoreforgeError<KeysErrorKind> {

@@ -3,7 +3,8 @@
 export type { KeysErrorKind } from './errors.js';
 export { checkKeyName, defaultKeyName } from './names.js';
 export { rsaKeyGenerator, type KeyGenerator } from './generate.js';
-export { exportFromGnupg, runProgram, type RunProgram } from './gnupg.js';
+export { exportFromGnupg, runProgram, type GnupgExport, type RunOptions, type RunProgram } from './gnupg.js';
+export { copyGnupgKeyring, gnupgHomeLimits } from './gnupg-home.js';
 export { Keyring, checkPassphrase, type KeyEntry, type KeyringOptions, type KeyProgress } from './keyring.js';
 export { PassphraseVault } from './passphrases.js';
 export { createKeyTask, createKeyTaskKind } from './task.js';

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import {
   encodePublicKey,
@@ -15,7 +17,7 @@ import type { Database } from '../db/database.js';
 import { keysError } from './errors.js';
 import { prepareKeysDir, readKeyFile, removeKeyFile, writeKeyFile } from './files.js';
 import { rsaKeyGenerator, type KeyGenerator } from './generate.js';
-import { exportFromGnupg, runProgram, type RunProgram } from './gnupg.js';
+import { exportFromGnupg, isScratchHome, runProgram, type RunProgram } from './gnupg.js';
 import { checkKeyName } from './names.js';
 
 /** One key of the keyring as sqlite indexes it. */
@@ -85,9 +87,12 @@ export class Keyring {
     this.now = options.now ?? (() => new Date());
   }
 
-  /** Creates STATE/keys; call once before use. */
+  /** Creates STATE/keys and removes private gnupg homes an interrupted import left; call once before use. */
   async open(): Promise<this> {
     await prepareKeysDir(this.dir);
+    for (const name of await readdir(this.dir)) {
+      if (isScratchHome(name)) await rm(join(this.dir, name), { recursive: true, force: true });
+    }
     return this;
   }
 
@@ -145,11 +150,14 @@ export class Keyring {
     return this.store(name, key, passphrase);
   }
 
-  /** Imports a key from a gnupg home (snapd's ~/.snap/gnupg) through gpg --export-secret-keys. */
+  /**
+   * Imports a key from a gnupg home (snapd's ~/.snap/gnupg) through gpg --export-secret-keys,
+   * run on a private copy of the home's keyring files (never on the home itself).
+   */
   async importGnupg(name: string, home: string, gnupgName: string, passphrase: string, signal?: AbortSignal): Promise<KeyEntry> {
     await this.checkNewName(name);
     checkPassphrase(passphrase, `import key ${JSON.stringify(name)}`);
-    const armored = await exportFromGnupg(home, gnupgName, passphrase, this.run, signal);
+    const armored = await exportFromGnupg({ home, name: gnupgName, passphrase, scratchDir: this.dir, run: this.run, signal });
     const key = await this.readImport(name, armored, passphrase, `key ${JSON.stringify(gnupgName)} of gnupg home ${home}`);
     return this.store(name, key, passphrase);
   }

@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir, rename, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Transport } from '../../client/transport.js';
 import type { ChangeInfo, SystemInfo } from '../../daemon/api/types.js';
 import { repoRoot, spawnDaemon, startDaemon, testDaemonEntry } from '../helpers/daemon.js';
 import { makeTempDir } from '../helpers/tmp.js';
+import { chainsDir } from './asserts/helpers.js';
 
 const isRoot = process.getuid?.() === 0;
 
@@ -18,6 +19,15 @@ async function withTemp(fn: (dir: string) => Promise<void>): Promise<void> {
   } finally {
     await tmp.cleanup();
   }
+}
+
+/** The daemon's exit code, or 'still running' (and it is stopped) when it has not exited within ms. */
+async function exitedWithin(daemon: ReturnType<typeof spawnDaemon>, ms: number): Promise<number | string> {
+  let timer: NodeJS.Timeout | undefined;
+  const code = await Promise.race([daemon.exited, new Promise<string>((r) => (timer = setTimeout(() => r('still running'), ms)))]);
+  clearTimeout(timer);
+  if (code === 'still running') await daemon.stop();
+  return code;
 }
 
 describe('coreforged lifecycle', () => {
@@ -126,6 +136,74 @@ describe('coreforged lifecycle', () => {
       );
       assert.deepEqual(await readFile(join(stateDir, 'state.db')), garbage);
       await assert.rejects(stat(join(dir, 'd.sock')), { code: 'ENOENT' });
+    }));
+
+  it('refuses an empty state.db while its keys dir still holds keys, naming the file, and leaves both untouched', () =>
+    withTemp(async (dir) => {
+      const opts = { socketPath: join(dir, 'd.sock'), stateDir: join(dir, 'state') };
+      const first = await startDaemon(opts);
+      const armored = await readFile(join(chainsDir, 'snapd-testkeys/test-root.private.asc'), 'utf8');
+      await first.transport.call('POST', '/v1/keys', { action: 'import', name: 'kept', armored, passphrase: 'test passphrase' });
+      assert.equal(await first.stop(), 0);
+      const keyFiles = await readdir(join(opts.stateDir, 'keys'));
+      assert.equal(keyFiles.length, 1);
+      // truncated to nothing (a full disk, a bad restore): sqlite alone would take it for a new database
+      await truncate(join(opts.stateDir, 'state.db'), 0);
+      const second = spawnDaemon(opts);
+      assert.equal(await exitedWithin(second, 20_000), 1, second.logs());
+      assert.ok(
+        second.logs().includes(
+          `cannot use state database ${join(opts.stateDir, 'state.db')}: the file is empty (0 bytes), so the keys, changes and builds it indexed are lost; ` +
+            'coreforged will not reset it on its own: move the file aside to start with empty state, or restore it from a backup',
+        ),
+        second.logs(),
+      );
+      assert.equal((await stat(join(opts.stateDir, 'state.db'))).size, 0);
+      assert.deepEqual(await readdir(join(opts.stateDir, 'keys')), keyFiles);
+      await assert.rejects(stat(opts.socketPath), { code: 'ENOENT' });
+      // moved aside as the message says, the daemon starts with a new database
+      await rename(join(opts.stateDir, 'state.db'), join(opts.stateDir, 'state.db.empty'));
+      const third = await startDaemon(opts);
+      try {
+        assert.deepEqual(await third.transport.call('GET', '/v1/keys'), []);
+      } finally {
+        assert.equal(await third.stop(), 0);
+      }
+    }));
+
+  it('creates a new state.db whole: never an empty file, no temporary file left', () =>
+    withTemp(async (dir) => {
+      const stateDir = join(dir, 'state');
+      const daemon = spawnDaemon({ socketPath: join(dir, 'd.sock'), stateDir });
+      // watch the state dir from before the daemon can create state.db until it serves
+      const seen = new Set<number>();
+      let serving = false;
+      const deadline = Date.now() + 20_000;
+      const ready = (async () => {
+        while (Date.now() < deadline) {
+          try {
+            await daemon.transport.call('GET', '/v1/system-info');
+            serving = true;
+            return;
+          } catch {
+            await new Promise((r) => setTimeout(r, 1));
+          }
+        }
+      })();
+      while (!serving && Date.now() < deadline) {
+        const info = await stat(join(stateDir, 'state.db')).catch(() => undefined);
+        if (info) seen.add(info.size);
+        await new Promise((r) => setImmediate(r));
+      }
+      await ready;
+      try {
+        assert.ok(serving, daemon.logs());
+        assert.ok(seen.size > 0);
+        assert.equal(seen.has(0), false, `state.db was seen empty (sizes ${[...seen].join(', ')})`);
+        assert.deepEqual((await readdir(stateDir)).filter((n) => n.startsWith('state.db.new')), []);
+      } finally {
+        assert.equal(await daemon.stop(), 0);
+      }
     }));
 
   it('marks a change Error "interrupted by daemon restart" after kill -9, never leaving it Doing', () =>

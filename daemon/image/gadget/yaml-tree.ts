@@ -1,4 +1,5 @@
-import { isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, type Alias, type Node } from 'yaml';
+import { parseBoundedDocument } from '../../bounded-yaml.js';
 
 /**
  * A YAML document as plain values where every scalar stays the text it was
@@ -11,30 +12,40 @@ export type YamlValue = string | null | YamlValue[] | Map<string, YamlValue>;
 
 const nullScalars = new Set(['', '~', 'null', 'Null', 'NULL']);
 
-function toPlain(node: unknown, doc: Document): YamlValue {
+type Target = (alias: Alias) => Node | undefined;
+
+function toPlain(node: unknown, target: Target): YamlValue {
   if (node == null) return null;
-  if (isAlias(node)) return toPlain(node.resolve(doc), doc);
+  if (isAlias(node)) return toPlain(target(node), target);
   if (isScalar(node)) {
     const text = String(node.value ?? '');
     return node.type === 'PLAIN' && nullScalars.has(text) ? null : text;
   }
-  if (isSeq(node)) return node.items.map((item) => toPlain(item, doc));
+  if (isSeq(node)) return node.items.map((item) => toPlain(item, target));
   if (isMap(node)) {
     const out = new Map<string, YamlValue>();
     for (const pair of node.items) {
-      const key = toPlain(pair.key as Node, doc);
+      const key = toPlain(pair.key as Node, target);
       if (typeof key !== 'string') throw new Error('mapping keys must be strings');
-      out.set(key, toPlain(pair.value as Node, doc));
+      out.set(key, toPlain(pair.value as Node, target));
     }
     return out;
   }
   return null;
 }
 
-/** Parses YAML text into plain values with string scalars; throws Error with the parser's message on bad YAML. */
-export function parseYamlTree(text: string): YamlValue {
-  const doc = parseDocument(text, { schema: 'failsafe', logLevel: 'error', uniqueKeys: true });
-  const first = doc.errors[0];
-  if (first) throw new Error(first.message.split('\n')[0]);
-  return toPlain(doc.contents, doc);
+/**
+ * Parses YAML text into plain values with string scalars; throws Error with the
+ * parser's message on bad YAML, and with the rule and the fix when the text is
+ * over coreforged's YAML limits (size, alias expansion, depth: see bounded-yaml.ts),
+ * before anything is expanded. `file` names the text in those messages.
+ */
+export function parseYamlTree(text: string, file = 'gadget.yaml'): YamlValue {
+  let parsed;
+  try {
+    parsed = parseBoundedDocument(text, file, { schema: 'failsafe', uniqueKeys: true });
+  } catch (err) {
+    throw new Error((err as Error).message.split('\n')[0]);
+  }
+  return toPlain(parsed.doc.contents, parsed.target);
 }
