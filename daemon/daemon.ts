@@ -11,7 +11,8 @@ import { buildRoutes } from './api/builds.js';
 import { runTool } from './image/build/exec.js';
 import { BuildRepository } from './image/build/repository.js';
 import { ImageDigests } from './image/build/image-digests.js';
-import { buildStepTask } from './image/build/task.js';
+import { BuildTasks } from './image/build/task.js';
+import { callerOfSocket } from './caller/caller.js';
 import { keyRoutes } from './api/keys.js';
 import { storeDownloadTask, storeRoutes } from './api/store.js';
 import { setupStore, type StoreConfig } from './store-service.js';
@@ -84,7 +85,18 @@ export async function startDaemon(config: DaemonConfig, extensions: DaemonExtens
     const imageDigests = new ImageDigests(builds, logger);
     const store = await setupStore(config.stateDir, config.store ?? {}, db, assertions, logger);
     stopStore = store.close;
-    engine.register(buildStepTask({ lookups: () => assertions.chainContext(), repo: builds, digests: imageDigests, exec: runTool, store: (arch) => store.snapSource(arch) }));
+    const buildTasks = new BuildTasks({
+      lookups: () => assertions.chainContext(),
+      repo: builds,
+      digests: imageDigests,
+      exec: runTool,
+      store: (arch: string) => store.snapSource(arch),
+      stateDir: config.stateDir,
+      logger,
+      secrets: passphrases,
+    });
+    engine.register(buildTasks.kind);
+    engine.onStatus((e) => void buildTasks.changeEnded(e));
     engine.register(storeDownloadTask(store.client, (id) => assertions.trustedRoots().accountKeys.some((k) => k.headers['public-key-sha3-384'] === id)));
     for (const kind of extensions.taskKinds ?? []) engine.register(kind);
 
@@ -106,6 +118,7 @@ export async function startDaemon(config: DaemonConfig, extensions: DaemonExtens
       builds,
       imageDigests,
       store: store.client,
+      storeFor: (uid) => (uid === 0 ? store.client : store.client.withLogin(join(config.stateDir, 'store-credentials', `${uid}.json`))),
       localStore: store.localStore,
       storeUrls: store.urls,
     };
@@ -115,8 +128,10 @@ export async function startDaemon(config: DaemonConfig, extensions: DaemonExtens
     });
 
     await engine.start();
+    await buildTasks.cleanLeftovers(async (id) => (await engine.get(id).catch(() => undefined))?.status);
     await imageDigests.resumeAll();
-    http = createServer(createApp(apiRoutes(extensions.routes ?? []), ctx));
+    // Every request is answered knowing its caller: the kernel's peer credentials of its connection.
+    http = createServer(createApp(apiRoutes(extensions.routes ?? []), ctx, (req) => callerOfSocket(req.socket)));
     http.keepAliveTimeout = 30_000;
     io = attachEvents(http, ctx);
     if (activationFd !== null) await listenOnFd(http, activationFd);

@@ -5,7 +5,8 @@ import { copyFileSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 const roots = ['daemon', 'client', 'console-conf'];
-const isSource = (name) => /\.(ts|tsx|mts|cts)$/.test(name) || name.endsWith('.md');
+// Sources (TypeScript, the addon's C) and docs stay behind; the built addon (.node) is copied.
+const isSource = (name) => /\.(ts|tsx|mts|cts|c|tmp)$/.test(name) || name.endsWith('.md');
 let copied = 0;
 
 function walk(dir) {

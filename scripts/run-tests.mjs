@@ -23,6 +23,9 @@ if (files.length === 0) {
   console.error(`no test files match ${filters.join(' ')}`);
   process.exit(1);
 }
+// The daemon's native addon (peer credentials, calls with a caller's rights): the tests run the sources, which load it.
+const native = spawnSync(process.execPath, ['scripts/build-native.mjs'], { stdio: 'inherit' });
+if (native.status !== 0) process.exit(native.status ?? 1);
 const result = spawnSync(
   process.execPath,
   ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files],

@@ -10,6 +10,7 @@ import {
 import { verifyAssertions } from '../asserts-db/verify.js';
 import { defaultKeyName } from '../keys/index.js';
 import { CoreforgeError } from '../errors.js';
+import { requireRoot } from '../caller/caller.js';
 import type { DaemonContext } from './context.js';
 import { ApiError } from './errors.js';
 import { rawResponse, syncResponse } from './response.js';
@@ -89,6 +90,9 @@ export const assertionRoutes: Route[] = [
     path: '/v1/assertions',
     POST: async (req, ctx) => {
       const text = textField(req, 'assertions', 'add assertions')!;
+      if (req.body.trusted === true) {
+        requireRoot(req.caller, 'add a trusted root assertion', 'trusted roots decide whose signatures every user of this daemon accepts: run it as root (sudo coreforge ack --trusted FILE)');
+      }
       const added = req.body.trusted === true ? await ctx.assertions.addTrusted(text) : await ctx.assertions.add(text);
       for (const a of added) ctx.logger.info('assertion added', { type: a.type, 'primary-key': primaryKeyOf(a).join('/'), trusted: req.body.trusted === true });
       const result: AddAssertionsResult = { added: added.map((a) => ({ type: a.type, 'primary-key': primaryKeyOf(a), revision: a.revision })) };

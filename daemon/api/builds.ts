@@ -1,14 +1,16 @@
-import { randomUUID } from 'node:crypto';
-import { isAbsolute, join } from 'node:path';
+import { isAbsolute } from 'node:path';
+import { mayUseChange } from '../caller/caller.js';
+import { OutputDir } from '../caller/files.js';
 import { decodeAssertion, type ModelInfo } from '../asserts/index.js';
 import { imageError } from '../image/errors.js';
 import { parseSize } from '../image/gadget/quantity.js';
 import { buildStepNames, type BuildParams, type BuildStepName } from '../image/build/params.js';
 import type { BuildRow } from '../image/build/repository.js';
-import { buildStepTaskKind, type BuildChangeData } from '../image/build/task.js';
+import { buildStepTaskKind, type BuildChangeData, type BuildSecrets } from '../image/build/task.js';
 import { validateGadget } from '../image/build/validate-gadget.js';
 import { parseRevisions } from '../image/build/store-snaps.js';
 import { runTool } from '../image/build/exec.js';
+import { outputDirError } from '../image/build/pipeline.js';
 import type { DaemonContext } from './context.js';
 import { ApiError } from './errors.js';
 import { asyncResponse, syncResponse } from './response.js';
@@ -98,7 +100,7 @@ async function startBuild(req: ApiRequest, ctx: DaemonContext) {
   const resume = req.body.resume === true;
   const givenWorkDir = str(req, 'workdir');
   if (resume && givenWorkDir === undefined) bad('cannot resume a build without its work directory; pass the -w WORKDIR of the build to resume');
-  const workDir = givenWorkDir === undefined ? join(ctx.stateDir, 'builds', randomUUID()) : absolute(givenWorkDir, 'work directory');
+  const workDir = givenWorkDir === undefined ? undefined : absolute(givenWorkDir, 'work directory');
   const imageSize = str(req, 'image-size');
   const params: BuildParams = {
     model,
@@ -108,11 +110,14 @@ async function startBuild(req: ApiRequest, ctx: DaemonContext) {
     ...(Object.keys(pinned).length > 0 ? { revisions: pinned } : {}),
     channel: str(req, 'channel') ?? '',
     outputDir,
-    workDir,
+    ...(workDir !== undefined ? { workDir } : {}),
     ...(imageSize !== undefined ? { imageSize: parseImageSize(imageSize) } : {}),
     sectorSize,
     validation,
     disableConsoleConf: req.body['disable-console-conf'] === true,
+  };
+  // First-boot and cloud-init texts may hold network passwords: in memory only, never in change data.
+  const secrets: BuildSecrets = {
     ...(str(req, 'first-boot') !== undefined ? { firstBoot: str(req, 'first-boot') } : {}),
     ...(str(req, 'cloud-init') !== undefined ? { cloudInit: str(req, 'cloud-init') } : {}),
   };
@@ -126,27 +131,79 @@ async function startBuild(req: ApiRequest, ctx: DaemonContext) {
     // the verify-model step reports why
   }
   const steps = thru === undefined ? buildStepNames : buildStepNames.slice(0, buildStepNames.indexOf(thru as BuildStepName) + 1);
-  const data: BuildChangeData = { params, resume, ...(givenWorkDir === undefined ? { ownWorkDir: true } : {}) };
-  const change = await ctx.engine.create({
-    kind: 'build',
-    summary: `${resume ? 'Resume build' : 'Build'} image of model "${name}" into ${outputDir}`,
-    data: data as unknown as Record<string, unknown>,
-    tasks: steps.map((step, i) => ({ kind: buildStepTaskKind, summary: step, data: { step, first: i === 0 } })),
+  // Made (with the caller's rights) and identified now, so a second build into it is refused before it starts.
+  let output: OutputDir;
+  try {
+    output = OutputDir.open(req.caller, outputDir, 'output directory');
+  } catch (err) {
+    throw outputDirError(err, outputDir);
+  }
+  const outputKey = output.key;
+  output.close();
+  const secretsToken = Object.keys(secrets).length > 0 ? ctx.passphrases.put(JSON.stringify(secrets), buildSecretsTtlMs) : undefined;
+  const data: BuildChangeData = { params, resume, ...(secretsToken ? { secrets: secretsToken } : {}) };
+  const change = await oneAtATime(async () => {
+    try {
+      return await createBuild();
+    } catch (err) {
+      if (secretsToken) ctx.passphrases.forget(secretsToken);
+      throw err;
+    }
   });
-  await ctx.builds.create({ id: change, change, model: name, brand, outputDir, workDir, created: new Date().toISOString() });
   return asyncResponse(change);
+
+  async function createBuild(): Promise<string> {
+    const sameWork = workDir === undefined ? [] : await ctx.builds.activeInWorkDir(req.caller.uid, workDir);
+    if (sameWork.length > 0) {
+      throw imageError(
+        'output-busy',
+        `cannot build in work directory ${workDir}: build ${sameWork[0]!.id} is using it now; wait for it ("coreforge watch ${sameWork[0]!.change}") or choose another work directory with -w`,
+      );
+    }
+    const busy = await ctx.builds.activeInto(outputKey);
+    if (busy.length > 0) {
+      throw imageError(
+        'output-busy',
+        `cannot build into ${outputDir}: build ${busy[0]!.id} is writing its images there now; wait for it ("coreforge watch ${busy[0]!.change}") or choose another output directory with -O`,
+      );
+    }
+    const id = await ctx.engine.create({
+      owner: req.caller,
+      kind: 'build',
+      summary: `${resume ? 'Resume build' : 'Build'} image of model "${name}" into ${outputDir}`,
+      data: data as unknown as Record<string, unknown>,
+      tasks: steps.map((step, i) => ({ kind: buildStepTaskKind, summary: step, data: { step, first: i === 0 } })),
+    });
+    await ctx.builds.create({ id, change: id, model: name, brand, outputDir, workDir: workDir ?? '', created: new Date().toISOString(), owner: req.caller, outputKey });
+    return id;
+  }
+}
+
+/** How long a build's first-boot text is held for its tasks at most (a build queued behind others included). */
+const buildSecretsTtlMs = 24 * 3600_000;
+
+/** Builds are created one at a time, so two requests cannot both find an output directory free. */
+let creating: Promise<unknown> = Promise.resolve();
+function oneAtATime<T>(fn: () => Promise<T>): Promise<T> {
+  const run = creating.then(fn, fn);
+  creating = run.catch(() => {});
+  return run;
 }
 
 export const buildRoutes: Route[] = [
   {
     path: '/v1/builds',
     POST: startBuild,
-    GET: async (_req, ctx) => syncResponse(await Promise.all((await ctx.builds.list()).map((r) => toInfo(r, ctx)))),
+    GET: async (req, ctx) =>
+      syncResponse(await Promise.all((await ctx.builds.list()).filter((r) => mayUseChange(req.caller, r.owner?.uid ?? null)).map((r) => toInfo(r, ctx)))),
   },
   {
     path: '/v1/builds/:id',
     GET: async (req, ctx) => {
       const row = await ctx.builds.get(req.params.id!);
+      if (row && !mayUseChange(req.caller, row.owner?.uid ?? null)) {
+        throw new ApiError('not-owner', `cannot show build ${req.params.id}: it was started by uid ${row.owner?.uid ?? 0}, not by you (uid ${req.caller.uid}); only its owner and root may see it`);
+      }
       if (!row) throw imageError('build-not-found', `cannot find build ${JSON.stringify(req.params.id)}: no build has that id; list builds with "coreforge builds"`);
       return syncResponse(await toInfo(row, ctx));
     },
@@ -155,6 +212,7 @@ export const buildRoutes: Route[] = [
     path: '/v1/gadget/validate',
     POST: async (req) => {
       const path = req.body.path;
+      const caller = req.caller;
       const yaml = req.body.yaml;
       const model = req.body.model;
       if (path !== undefined && (typeof path !== 'string' || !isAbsolute(path))) bad('cannot validate gadget: "path" must be an absolute path');
@@ -164,7 +222,7 @@ export const buildRoutes: Route[] = [
       const sectorSize = req.body['sector-size'] ?? 512;
       if (sectorSize !== 512 && sectorSize !== 4096) bad(`cannot validate gadget: sector size ${JSON.stringify(sectorSize)} is not supported; use 512 or 4096`);
       const report = await validateGadget(
-        { ...(path !== undefined ? { path: path as string } : {}), ...(yaml !== undefined ? { yaml: yaml as string } : {}), ...(model !== undefined ? { model: model as string } : {}), sectorSize },
+        { caller, ...(path !== undefined ? { path: path as string } : {}), ...(yaml !== undefined ? { yaml: yaml as string } : {}), ...(model !== undefined ? { model: model as string } : {}), sectorSize },
         runTool,
       );
       const result: GadgetLayoutResult = {

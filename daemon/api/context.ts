@@ -28,8 +28,10 @@ export interface DaemonContext {
   passphrases: PassphraseVault;
   /** The assertion database in state.db (daemon/asserts-db). */
   assertions: SqliteAssertionDatabase;
-  /** The store client (remote services, or the embedded store's server with --offline). */
+  /** The store client (remote services, or the embedded store's server with --offline), with root's store login. */
   store: StoreClient;
+  /** The store client with one caller's own store login (each user of the daemon logs in as itself). */
+  storeFor(uid: number): StoreClient;
   /** The embedded local store (daemon/store/local). */
   localStore: LocalStore;
   /** The store URLs in use, and the local store server's URL when it listens. */

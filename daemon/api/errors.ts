@@ -8,6 +8,7 @@ import type { FlashErrorKind } from '../flash/errors.js';
 import type { StoreErrorKind } from '../store/errors.js';
 import type { SsoKeysErrorKind } from '../store/sso-keys.js';
 import type { ImageErrorKind } from '../image/errors.js';
+import type { CallerErrorKind } from '../caller/caller.js';
 
 /** Kinds that belong to the HTTP layer itself. */
 export type HttpErrorKind =
@@ -36,7 +37,8 @@ export type ApiErrorKind =
   | StoreErrorKind
   | SsoKeysErrorKind
   | AssertDbErrorKind
-  | ImageErrorKind;
+  | ImageErrorKind
+  | CallerErrorKind;
 
 const statusByKind: Partial<Record<ApiErrorKind, number>> = {
   'malformed-json': 400,
@@ -55,6 +57,10 @@ const statusByKind: Partial<Record<ApiErrorKind, number>> = {
   'drive-not-found': 404,
   'drive-busy': 409,
   'permission-denied': 403,
+  'root-required': 403,
+  'not-owner': 403,
+  'file-not-found': 404,
+  'file-too-large': 413,
   'key-not-found': 404,
   'key-exists': 409,
   'wrong-passphrase': 403,
@@ -64,6 +70,7 @@ const statusByKind: Partial<Record<ApiErrorKind, number>> = {
   'account-not-found': 404,
   'account-exists': 409,
   'invalid-credentials': 401,
+  'login-throttled': 429,
   'otp-required': 401,
   'login-required': 401,
   'login-expired': 401,
@@ -76,6 +83,7 @@ const statusByKind: Partial<Record<ApiErrorKind, number>> = {
   'build-not-found': 404,
   'no-space': 507,
   'output-not-writable': 403,
+  'output-busy': 409,
 };
 
 /** Thrown by handlers for errors that are the HTTP layer's own. */

@@ -1,5 +1,6 @@
 import { realpath } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
+import type { Caller } from '../caller/caller.js';
 import type { TaskKind } from '../changes/engine.js';
 import { CoreforgeError, isCoreforgeError } from '../errors.js';
 import { type Drive, type FlashResult as LibFlashResult, flashImage, listDrives, watchDrives } from '../flash/index.js';
@@ -46,11 +47,20 @@ function absolutePath(value: unknown, what: string, field: string): string {
   return value;
 }
 
-/** The image's size for verdicts: from its bmap, from the file, or from the compressed stream's header; null when only reading it all would tell (gzip). */
-async function imageSize(image: string, bmap: string | undefined): Promise<number | null> {
-  const loaded = await loadBmap(image, bmap);
-  if (loaded) return loaded.bmap.imageSize;
-  return (await openImageSource(image)).size;
+/**
+ * The drives listing's view of an image, read with the caller's rights: its
+ * size for verdicts (from its bmap, the file, or the compressed stream's
+ * header; null when only reading it all would tell, as for gzip) and the open
+ * file, so finding the drive that holds it looks at what the caller may read.
+ */
+async function withImage<T>(image: string, bmap: string | undefined, caller: Caller, use: (facts: { path: string; size: number | null }) => Promise<T>): Promise<T> {
+  const opened = await openImageSource(image, undefined, caller);
+  try {
+    const loaded = await loadBmap(image, bmap, caller);
+    return await use({ path: opened.file, size: loaded ? loaded.bmap.imageSize : opened.source.size });
+  } finally {
+    opened.close();
+  }
 }
 
 const requestFields = new Set(['image', 'bmap', 'targets', 'verify', 'allow-system-drive', 'include-loop']);
@@ -145,6 +155,7 @@ export function flashTaskKind(options: { unmountCommand: UnmountCommand }): Task
       const result = await flashImage(
         {
           image: request.image,
+          caller: ctx.owner,
           ...(request.bmap ? { bmap: request.bmap } : {}),
           targets: request.targets,
           allowSystemDrives: request['allow-system-drive'] ?? [],
@@ -231,16 +242,15 @@ export const flashRoutes: Route[] = [
     path: '/v1/drives',
     GET: async (req) => {
       const includeLoop = booleanParam(req.query['include-loop'], 'include-loop');
+      const caller = req.caller;
       const image = req.query.image;
       if (image !== undefined && !isAbsolute(image)) throw new ApiError('bad-request', `cannot list drives: image ${JSON.stringify(image)} is not an absolute path`);
       const bmap = req.query.bmap;
       if (bmap !== undefined && !isAbsolute(bmap)) throw new ApiError('bad-request', `cannot list drives: bmap ${JSON.stringify(bmap)} is not an absolute path`);
       const allow = req.query['allow-system-drive'];
-      const drives = await listDrives({
-        includeLoop,
-        ...(image ? { image: { path: image, size: await imageSize(image, bmap) } } : {}),
-        ...(allow ? { allowSystemDrives: allow.split(',') } : {}),
-      });
+      const list = (facts?: { path: string; size: number | null }) =>
+        listDrives({ includeLoop, ...(facts ? { image: facts } : {}), ...(allow ? { allowSystemDrives: allow.split(',') } : {}) });
+      const drives = image ? await withImage(image, bmap, caller, list) : await list();
       return syncResponse(drives.map(toDriveInfo));
     },
   },
@@ -251,6 +261,7 @@ export const flashRoutes: Route[] = [
       await refuseHiddenLoops(request);
       const names = request.targets.map((t) => t.path).join(', ');
       const id = await ctx.engine.create({
+        owner: req.caller,
         kind: 'flash',
         summary: `Flash ${request.image} onto ${names}`,
         data: { image: request.image, targets: request.targets.map((t) => t.path) },

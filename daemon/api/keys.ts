@@ -1,4 +1,5 @@
 import { isAbsolute } from 'node:path';
+import { requireRoot } from '../caller/caller.js';
 import { encodeAssertion } from '../asserts/index.js';
 import { checkPassphrase, createKeyTaskKind, defaultKeyName, type KeyEntry } from '../keys/index.js';
 import type { DaemonContext } from './context.js';
@@ -24,6 +25,7 @@ async function createKey(req: ApiRequest, ctx: DaemonContext) {
   const token = ctx.passphrases.put(passphrase);
   try {
     const id = await ctx.engine.create({
+      owner: req.caller,
       kind: createKeyTaskKind,
       summary: `Create key ${JSON.stringify(name)}`,
       data: { name },
@@ -46,6 +48,10 @@ async function importKey(req: ApiRequest, ctx: DaemonContext) {
   if (home !== undefined && !isAbsolute(home)) {
     throw new ApiError('bad-request', `cannot ${what}: "gnupg-home" must be an absolute path, not ${JSON.stringify(home)}`);
   }
+  if (home !== undefined) {
+    // gpg reads much from its home; a home a caller names is the caller's to control.
+    requireRoot(req.caller, `${what} from gnupg home ${home}`, `run it as root (sudo coreforge import-key ... --gnupg-home DIR), or export the key yourself (gpg --homedir DIR --export-secret-keys --armor NAME > key.asc) and import it with --file`);
+  }
   if ((armored === undefined) === (home === undefined)) {
     throw new ApiError('bad-request', `cannot ${what}: give exactly one source, "armored" (key text) or "gnupg-home" (a gnupg home directory)`);
   }
@@ -60,9 +66,9 @@ async function importKey(req: ApiRequest, ctx: DaemonContext) {
 export const keyRoutes: Route[] = [
   {
     path: '/v1/keys',
-    GET: async (_req, ctx) => {
-      // registered: the logged-in account's account-key for this key is in the assertion database
-      const who = await ctx.store.loggedIn();
+    GET: async (req, ctx) => {
+      // registered: the caller's logged-in account's account-key for this key is in the assertion database
+      const who = await ctx.storeFor(req.caller.uid).loggedIn();
       const out: KeyInfo[] = [];
       for (const e of await ctx.keyring.list()) {
         const ak = who ? await ctx.assertions.findAccountKey(e.id) : undefined;

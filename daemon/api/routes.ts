@@ -1,3 +1,4 @@
+import type { Caller } from '../caller/caller.js';
 import type { DaemonContext } from './context.js';
 import type { HandlerResponse } from './response.js';
 
@@ -9,6 +10,8 @@ export interface ApiRequest {
   body: Record<string, unknown>;
   /** Request headers, lower-case names (Accept...). */
   headers: Record<string, string | undefined>;
+  /** Who sent the request, from the kernel (peer credentials), never from the request. */
+  caller: Caller;
 }
 
 export type Handler = (req: ApiRequest, ctx: DaemonContext) => Promise<HandlerResponse> | HandlerResponse;
@@ -16,5 +19,8 @@ export type Handler = (req: ApiRequest, ctx: DaemonContext) => Promise<HandlerRe
 export const methods = ['GET', 'POST', 'PUT', 'DELETE'] as const;
 export type Method = (typeof methods)[number];
 
-/** One endpoint: a path and a handler per method it answers. */
-export type Route = { path: string } & Partial<Record<Method, Handler>>;
+/**
+ * One endpoint: a path, a handler per method it answers, and the methods only
+ * root may call (what changes the daemon's trust or administers the store).
+ */
+export type Route = { path: string; rootOnly?: { methods: Method[]; what: string; fix: string } } & Partial<Record<Method, Handler>>;

@@ -1,4 +1,6 @@
+import type { IncomingMessage } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { requireRoot, type Caller } from '../caller/caller.js';
 import { readJsonBody } from './body.js';
 import type { DaemonContext } from './context.js';
 import { ApiError, toApiError } from './errors.js';
@@ -18,12 +20,17 @@ function send(res: Response, body: HandlerResponse): void {
   res.end(text);
 }
 
+/** Says who sent a request; the daemon asks the kernel (peer credentials of the socket). */
+export type IdentifyCaller = (req: IncomingMessage) => Caller;
+
 /**
  * Mounts a table of routes on an express app: one place turns handler return
  * values into the envelope, and every failure (bad body, unknown path, wrong
- * method, thrown error) into an error envelope with a kind.
+ * method, thrown error) into an error envelope with a kind. Every request
+ * carries its caller; methods a route keeps for root are refused to others
+ * here, before the handler runs.
  */
-export function createApp(routes: Route[], ctx: DaemonContext): express.Express {
+export function createApp(routes: Route[], ctx: DaemonContext, identify: IdentifyCaller): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
@@ -42,12 +49,17 @@ export function createApp(routes: Route[], ctx: DaemonContext): express.Express 
         );
       }
       try {
+        const caller = identify(req);
+        if (route.rootOnly?.methods.includes(req.method as (typeof methods)[number])) {
+          req.resume();
+          requireRoot(caller, route.rootOnly.what, route.rootOnly.fix);
+        }
         const body = await readJsonBody(req);
         const query: Record<string, string | undefined> = {};
         for (const [k, v] of Object.entries(req.query)) query[k] = typeof v === 'string' ? v : undefined;
         const headers: Record<string, string | undefined> = {};
         for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : v;
-        const response = await handler({ params: req.params as Record<string, string>, query, body, headers }, ctx);
+        const response = await handler({ params: req.params as Record<string, string>, query, body, headers, caller }, ctx);
         send(res, response);
       } catch (err) {
         const { status, kind, message } = toApiError(err);

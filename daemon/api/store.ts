@@ -8,6 +8,7 @@ import type { StoreRevision } from '../store/local/store.js';
 import type { StoreAccountInfo as ClientAccount, StoreClient } from '../store/client/client.js';
 import type { DaemonContext } from './context.js';
 import { ApiError } from './errors.js';
+import { openInput } from '../caller/files.js';
 import { asyncResponse, syncResponse } from './response.js';
 import type { ApiRequest, Route } from './routes.js';
 import type {
@@ -53,12 +54,13 @@ const toRevisionInfo = (r: StoreRevision): StoreRevisionInfo => ({
 async function registerKey(req: ApiRequest, ctx: DaemonContext) {
   const name = req.params.name!;
   const entry = await ctx.keyring.get(name);
-  const who = await ctx.store.loggedIn();
+  const store = ctx.storeFor(req.caller.uid);
+  const who = await store.loggedIn();
   if (!who) throw new ApiError('login-required', `cannot register key ${JSON.stringify(name)}: not logged in to the store; run \`coreforge login EMAIL\` first`, 401);
   const passphrase = checkPassphrase(req.body.passphrase, `register key ${JSON.stringify(name)}`);
   const request = await ctx.keyring.accountKeyRequest(name, who.accountId, passphrase);
-  const key = await ctx.store.registerKey(encodeAssertion(request));
-  const prereqs = await ctx.store.prerequisites(key, (type, k) => type === 'account-key' && ctx.assertions.trustedRoots().accountKeys.some((r) => r.headers['public-key-sha3-384'] === k));
+  const key = await store.registerKey(encodeAssertion(request));
+  const prereqs = await store.prerequisites(key, (type, k) => type === 'account-key' && ctx.assertions.trustedRoots().accountKeys.some((r) => r.headers['public-key-sha3-384'] === k));
   await ctx.assertions.add([...prereqs, key].map(encodeAssertion).join('\n'));
   ctx.logger.info('key registered', { name, 'sha3-384': entry.id, account: who.accountId });
   return syncResponse<RegisterKeyResult>({ name, 'sha3-384': entry.id, 'account-id': who.accountId, 'account-key': encodeAssertion(key) });
@@ -99,22 +101,23 @@ export const storeRoutes: Route[] = [
       const email = str(req, 'email', 'log in')!;
       const password = str(req, 'password', `log in as ${JSON.stringify(email)}`)!;
       const otp = str(req, 'otp', `log in as ${JSON.stringify(email)}`, false);
-      const account = await ctx.store.login(email, password, otp || undefined);
+      const account = await ctx.storeFor(req.caller.uid).login(email, password, otp || undefined);
       ctx.logger.info('logged in to the store', { email, account: account.accountId });
       return syncResponse(toAccountResult(account));
     },
   },
   {
     path: '/v1/logout',
-    POST: async (_req, ctx) => syncResponse({ 'logged-out': await ctx.store.logout() }),
+    POST: async (req, ctx) => syncResponse({ 'logged-out': await ctx.storeFor(req.caller.uid).logout() }),
   },
   {
     path: '/v1/account',
-    GET: async (_req, ctx) => syncResponse(toAccountResult(await ctx.store.account())),
+    GET: async (req, ctx) => syncResponse(toAccountResult(await ctx.storeFor(req.caller.uid).account())),
   },
   { path: '/v1/keys/:name/register', POST: registerKey },
   {
     path: '/v1/store/snaps',
+    rootOnly: { methods: ['POST'], what: 'add a snap to the local store', fix: 'publishing to the local store is store administration: run it as root (sudo coreforge store add ...)' },
     GET: async (_req, ctx) =>
       syncResponse<StoreSnapInfo[]>(
         (await ctx.localStore.list()).map((s) => ({ name: s.name, 'snap-id': s.snapId, revisions: s.revisions.map(toRevisionInfo), channels: s.channels })),
@@ -122,13 +125,21 @@ export const storeRoutes: Route[] = [
     POST: async (req, ctx) => {
       const path = str(req, 'path', 'add a snap to the local store')!;
       const channel = str(req, 'channel', `add ${path} to the local store`, false);
-      const r = await ctx.localStore.add(path, channel);
+      // opened as the caller: a regular file it may read (never a FIFO or a device that blocks the daemon)
+      const file = openInput(req.caller, path, 'snap file');
+      let r;
+      try {
+        r = await ctx.localStore.add(file.path, channel, path);
+      } finally {
+        file.close();
+      }
       ctx.logger.info('snap added to the local store', { name: r.name, revision: r.revision, added: r.added });
       return syncResponse<StoreAddResult>({ ...toRevisionInfo(r), added: r.added, channels: r.channels }, r.added ? 201 : 200);
     },
   },
   {
     path: '/v1/store/snaps/:name/release',
+    rootOnly: { methods: ['POST'], what: 'release a snap in the local store', fix: 'releases are store administration: run it as root (sudo coreforge store release ...)' },
     POST: async (req, ctx) => {
       const name = req.params.name!;
       const revision = req.body.revision;
@@ -142,6 +153,7 @@ export const storeRoutes: Route[] = [
   },
   {
     path: '/v1/store/accounts',
+    rootOnly: { methods: ['GET', 'POST'], what: 'administer the local store\'s accounts', fix: 'accounts are store administration: run it as root (sudo coreforge store account ...)' },
     GET: async (_req, ctx) =>
       syncResponse<StoreAccountInfo[]>(
         (await ctx.localStore.listAccounts()).map((a) => ({
@@ -176,6 +188,7 @@ export const storeRoutes: Route[] = [
       const channel = str(req, 'channel', `download snap ${JSON.stringify(name)}`, false) ?? 'stable';
       const architecture = str(req, 'architecture', `download snap ${JSON.stringify(name)}`, false) ?? 'amd64';
       const id = await ctx.engine.create({
+        owner: req.caller,
         kind: storeDownloadTaskKind,
         summary: `Download snap ${JSON.stringify(name)} (${channel}, ${architecture})`,
         data: { name, channel, architecture },

@@ -3,7 +3,7 @@ import type { Logger } from '../log.js';
 import { ProgressTracker } from './progress.js';
 import type { ChangeRepository, ChangeSelection, RunnableTask } from './repository.js';
 import { KeyedThrottle } from './throttle.js';
-import type { ChangeInfo, ChangeStatus, NewChange, ProgressEvent, TaskLogEntry } from './types.js';
+import type { ChangeInfo, ChangeOwner, ChangeStatus, NewChange, ProgressEvent, TaskLogEntry } from './types.js';
 
 export type ChangesErrorKind =
   /** No change has that id. */
@@ -21,6 +21,8 @@ export type ChangesErrorKind =
 export interface TaskContext {
   change: string;
   task: string;
+  /** Who started the change: paths it names are used with these rights. Changes from before owners were kept are root's. */
+  owner: ChangeOwner;
   data: Record<string, unknown>;
   changeData: Record<string, unknown>;
   /** Results of the tasks before this one in the change, in order. */
@@ -79,6 +81,8 @@ class Slots {
 }
 
 const progressIntervalMs = 100;
+/** Whose rights a change from before owners were kept runs with. */
+const rootOwner: ChangeOwner = { pid: 0, uid: 0, gid: 0, groups: [] };
 /** Progress of several targets of one change is throttled per target, keyed "CHANGE\0TARGET". */
 const targetKeySeparator = '\0';
 const ofChange = (changeId: string) => (key: string) => key === changeId || key.startsWith(changeId + targetKeySeparator);
@@ -92,6 +96,8 @@ const ofChange = (changeId: string) => (key: string) => key === changeId || key.
 export class ChangeEngine {
   private kinds = new Map<string, { kind: TaskKind; slots: Slots }>();
   private running = new Map<number, { controller: AbortController; done: Promise<void> }>();
+  /** The owner uid of each running change, for listeners that route its events (null: root's). */
+  private owners = new Map<string, number | null>();
   private progressListeners = new Set<(e: ProgressEvent) => void>();
   private statusListeners = new Set<(e: StatusEvent) => void>();
   private throttle: KeyedThrottle<{ event: ProgressEvent; taskId: number }>;
@@ -209,9 +215,23 @@ export class ChangeEngine {
     this.running.set(id, { controller, done });
   }
 
+  /** The uid that started a running change (null: root's); undefined once it is no longer running. */
+  ownerOf(change: string): number | null | undefined {
+    return this.owners.get(change);
+  }
+
   private async runChange(id: number, signal: AbortSignal): Promise<void> {
     const change = await this.repo.get(id);
     if (!change) return;
+    this.owners.set(change.id, change.owner);
+    try {
+      await this.runTasks(id, change, signal);
+    } finally {
+      this.owners.delete(change.id);
+    }
+  }
+
+  private async runTasks(id: number, change: ChangeInfo, signal: AbortSignal): Promise<void> {
     const tasks = await this.repo.tasksOf(id);
     for (const task of tasks) {
       if (!this.kinds.has(task.kind)) {
@@ -257,6 +277,7 @@ export class ChangeEngine {
       const ctx: TaskContext = {
         change: changeId,
         task: String(task.id),
+        owner: (await this.repo.owner(Number(changeId))) ?? rootOwner,
         data: task.data,
         changeData: change.data,
         previous,

@@ -1,6 +1,7 @@
 import type { Database } from '../db/database.js';
 import type {
   ChangeInfo,
+  ChangeOwner,
   ChangeStatus,
   NewChange,
   TaskInfo,
@@ -20,6 +21,7 @@ interface ChangeRow {
   err_kind: string | null;
   data: string;
   result: string | null;
+  owner: string | null;
 }
 
 interface TaskRow {
@@ -49,6 +51,8 @@ export interface RunnableTask {
 
 export type ChangeSelection = 'all' | 'in-progress' | 'ready';
 
+const ownerRecord = (o: ChangeOwner): ChangeOwner => ({ pid: o.pid, uid: o.uid, gid: o.gid, groups: o.groups });
+
 /**
  * Every read and write of changes, tasks and task logs in state.db. Each
  * state transition is one statement or one transaction, so a crash never
@@ -64,8 +68,8 @@ export class ChangeRepository {
     const time = this.now().toISOString();
     return this.db.transaction(async () => {
       const { lastID } = await this.db.run(
-        'INSERT INTO changes (kind, summary, status, spawn_time, data) VALUES (?, ?, ?, ?, ?)',
-        [spec.kind, spec.summary, 'Do', time, JSON.stringify(spec.data ?? {})],
+        'INSERT INTO changes (kind, summary, status, spawn_time, data, owner) VALUES (?, ?, ?, ?, ?, ?)',
+        [spec.kind, spec.summary, 'Do', time, JSON.stringify(spec.data ?? {}), spec.owner ? JSON.stringify(ownerRecord(spec.owner)) : null],
       );
       let seq = 0;
       for (const task of spec.tasks) {
@@ -143,6 +147,12 @@ export class ChangeRepository {
       status: row.status,
       data: JSON.parse(row.data) as Record<string, unknown>,
     }));
+  }
+
+  /** Who started a change (uid, gid, groups), for the tasks that act with its rights; null for changes from before owners were kept. */
+  async owner(id: number): Promise<ChangeOwner | null> {
+    const row = await this.db.get<{ owner: string | null }>('SELECT owner FROM changes WHERE id = ?', [id]);
+    return row?.owner ? (JSON.parse(row.owner) as ChangeOwner) : null;
   }
 
   async status(id: number): Promise<ChangeStatus | undefined> {
@@ -239,6 +249,7 @@ export class ChangeRepository {
       'ready-time': row.ready_time,
       ...(row.err ? { err: row.err } : {}),
       ...(row.err_kind ? { 'err-kind': row.err_kind } : {}),
+      owner: row.owner ? (JSON.parse(row.owner) as ChangeOwner).uid : null,
       tasks: tasksByChange.get(row.id) ?? [],
       data: JSON.parse(row.data) as Record<string, unknown>,
       ...(row.result ? { result: JSON.parse(row.result) as unknown } : {}),

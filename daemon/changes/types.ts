@@ -40,6 +40,14 @@ export interface TaskInfo {
   err?: string;
 }
 
+/** Who started a change: the caller's ids as the kernel gave them (see daemon/caller). */
+export interface ChangeOwner {
+  pid: number;
+  uid: number;
+  gid: number;
+  groups: number[];
+}
+
 /** A change as the API shows it. */
 export interface ChangeInfo {
   id: string;
@@ -47,6 +55,8 @@ export interface ChangeInfo {
   summary: string;
   status: ChangeStatus;
   ready: boolean;
+  /** The uid that started it; null for changes from before owners were kept (root's). */
+  owner: number | null;
   'spawn-time': string;
   'ready-time': string | null;
   err?: string;
@@ -75,6 +85,8 @@ export interface ProgressEvent {
 export interface NewChange {
   kind: string;
   summary: string;
+  /** Who asks for it: its tasks act with these rights, and only it and root may see or abort it. */
+  owner: ChangeOwner;
   data?: Record<string, unknown>;
   tasks: { kind: string; summary: string; data?: Record<string, unknown> }[];
 }

@@ -149,6 +149,21 @@ export const migrations: Migration[] = [
       );
     `,
   },
+  {
+    version: 6,
+    name: 'change owners',
+    sql: `
+      ALTER TABLE changes ADD COLUMN owner TEXT;
+    `,
+  },
+  {
+    version: 7,
+    name: 'build owners',
+    sql: `
+      ALTER TABLE builds ADD COLUMN owner TEXT;
+      ALTER TABLE builds ADD COLUMN output_key TEXT;
+    `,
+  },
 ];
 
 /**

@@ -31,8 +31,8 @@ function decodeError(path: string, compression: Compression, detail: string, tru
   return flashError('corrupt-image', `cannot flash ${path}: the ${compression} data is damaged (${detail}); download or copy the image again`, { image: path });
 }
 
-function gunzipDecoder(path: string): Decoder {
-  const file = createReadStream(path, { highWaterMark: 1 << 20 });
+function gunzipDecoder(readPath: string, path: string): Decoder {
+  const file = createReadStream(readPath, { highWaterMark: 1 << 20 });
   const gunzip = createGunzip({ chunkSize: 1 << 20 });
   let failure: Error | null = null;
   file.on('error', (err) => gunzip.destroy(err));
@@ -62,9 +62,9 @@ function gunzipDecoder(path: string): Decoder {
   };
 }
 
-function toolDecoder(path: string, compression: 'xz' | 'zstd'): Decoder {
+function toolDecoder(readPath: string, path: string, compression: 'xz' | 'zstd'): Decoder {
   const tool = tools[compression];
-  const file = createReadStream(path, { highWaterMark: 1 << 20 });
+  const file = createReadStream(readPath, { highWaterMark: 1 << 20 });
   const child = spawn(tool.program, tool.args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
   let stderr = '';
   let spawnError: Error | null = null;
@@ -112,9 +112,9 @@ function toolDecoder(path: string, compression: 'xz' | 'zstd'): Decoder {
   };
 }
 
-/** Starts decompressing a gzip, xz or zstd image file. */
-export function openDecoder(path: string, compression: Exclude<Compression, 'none'>): Decoder {
-  return compression === 'gzip' ? gunzipDecoder(path) : toolDecoder(path, compression);
+/** Starts decompressing a gzip, xz or zstd image file read from `readPath`; messages name `path`. */
+export function openDecoder(readPath: string, compression: Exclude<Compression, 'none'>, path = readPath): Decoder {
+  return compression === 'gzip' ? gunzipDecoder(readPath, path) : toolDecoder(readPath, path, compression);
 }
 
 /**
@@ -130,7 +130,8 @@ export async function recordedSize(path: string, compression: Exclude<Compressio
       return totals ? Number(totals[1]) : null;
     }
     if (compression === 'zstd') {
-      const r = await exec('zstd', ['-lv', path]);
+      // -f: the image is read through /proc/PID/fd/N, a symlink zstd otherwise skips
+      const r = await exec('zstd', ['-lv', '-f', path]);
       const frames = /# Zstandard Frames: (\d+)/.exec(r.stdout);
       const size = /Decompressed Size: .*\((\d+) B\)/.exec(r.stdout);
       return r.code === 0 && frames && Number(frames[1]) > 0 && size ? Number(size[1]) : null;

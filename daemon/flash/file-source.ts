@@ -3,8 +3,8 @@ import { flashError, throwIfAborted } from './errors.js';
 import type { ByteRange } from './ranges.js';
 import type { Chunk, ImageSource } from './source.js';
 
-/** A raw image file: reads only the ranges asked for, with positioned reads, so holes cost nothing. */
-export function fileSource(path: string, fileSize: number): ImageSource {
+/** A raw image file: reads only the ranges asked for, with positioned reads, so holes cost nothing. Messages name `path`; bytes come from `readPath`. */
+export function fileSource(path: string, fileSize: number, readPath = path): ImageSource {
   return {
     path,
     compression: 'none',
@@ -16,7 +16,7 @@ export function fileSource(path: string, fileSize: number): ImageSource {
       if (last && last.end > fileSize) {
         throw flashError('truncated-image', `cannot flash ${path}: it is ${fileSize} bytes but ${last.end} are needed; the file is incomplete, download or copy it again`, { image: path, size: fileSize, needed: last.end });
       }
-      const handle = await open(path, 'r');
+      const handle = await open(readPath, 'r');
       try {
         const pieces = (function* () {
           for (const r of plan) for (let at = r.start; at < r.end; at += chunkSize) yield { offset: at, length: Math.min(chunkSize, r.end - at) };

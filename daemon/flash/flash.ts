@@ -1,4 +1,5 @@
 import { realpath } from 'node:fs/promises';
+import type { Caller } from '../caller/caller.js';
 import type { Bmap } from './bmap.js';
 import { openBlockDevice, requireBlockDevice } from './block-device.js';
 import { type DigestTarget, digestChunks } from './digests.js';
@@ -7,7 +8,7 @@ import { flashError, throwIfAborted } from './errors.js';
 import { type Exec, runProgram } from './exec.js';
 import { loadBmap } from './find-bmap.js';
 import { measureImageSize } from './measure.js';
-import { openImageSource } from './open-source.js';
+import { openImageSource, type OpenedImage } from './open-source.js';
 import type { FlashProgressCallback } from './progress.js';
 import { type ByteRange, formatRange, type RangeDigest, rangesBytes, splitRanges } from './ranges.js';
 import type { ImageSource } from './source.js';
@@ -29,6 +30,8 @@ export interface ExpectedDrive {
 /** One flash: an image onto one or more drives. */
 export interface FlashRequest {
   image: string;
+  /** Whose rights the image and its bmap are read with (default: the daemon's). */
+  caller?: Caller;
   /** A bmap to use; by default IMAGE.bmap (or, for IMAGE.img.xz, IMAGE.img.bmap) is used when present. */
   bmap?: string;
   /** false to write every byte even when a bmap sits beside the image. */
@@ -136,12 +139,21 @@ function checkIdentity(drive: Drive, expected: ExpectedDrive): void {
  */
 export async function flashImage(request: FlashRequest, options: FlashOptions = {}, signal?: AbortSignal): Promise<FlashResult> {
   const deps = { ...defaultDeps, ...options.deps };
-  const onProgress = options.onProgress;
-  const writeSize = options.writeSize ?? 4 * MiB;
   if (request.targets.length === 0) throw flashError('drive-not-found', 'cannot flash: no target drive given; name at least one drive (see "coreforge drives")');
 
-  const source = await openImageSource(request.image, deps.exec);
-  const loaded = request.useBmap === false ? null : await loadBmap(request.image, request.bmap);
+  const opened = await openImageSource(request.image, deps.exec, request.caller);
+  try {
+    return await flashOpened(request, opened, deps, options, signal);
+  } finally {
+    opened.close();
+  }
+}
+
+async function flashOpened(request: FlashRequest, opened: OpenedImage, deps: FlashDeps, options: FlashOptions, signal?: AbortSignal): Promise<FlashResult> {
+  const source = opened.source;
+  const onProgress = options.onProgress;
+  const writeSize = options.writeSize ?? 4 * MiB;
+  const loaded = request.useBmap === false ? null : await loadBmap(request.image, request.bmap, request.caller);
   if (loaded) checkBmapFits(loaded.bmap, loaded.path, source);
   const imageSize = loaded?.bmap.imageSize ?? source.size ?? await measureImageSize(
     source,
@@ -151,7 +163,7 @@ export async function flashImage(request: FlashRequest, options: FlashOptions = 
   );
   throwIfAborted(signal, 'the flash');
 
-  const drives = await deps.listDrives({ includeLoop: true, image: { path: request.image, size: imageSize }, allowSystemDrives: request.allowSystemDrives });
+  const drives = await deps.listDrives({ includeLoop: true, image: { path: opened.file, size: imageSize }, allowSystemDrives: request.allowSystemDrives });
   const chosen: Drive[] = [];
   for (const expected of request.targets) {
     const drive = await findDrive(drives, expected.path);

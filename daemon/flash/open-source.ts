@@ -1,4 +1,7 @@
 import { open } from 'node:fs/promises';
+import { daemonCaller, type Caller } from '../caller/caller.js';
+import { openInput, type InputFile } from '../caller/files.js';
+import { isCoreforgeError } from '../errors.js';
 import { detectCompression } from './compression.js';
 import { openDecoder, recordedSize } from './decompress.js';
 import { flashError } from './errors.js';
@@ -10,38 +13,56 @@ import { streamSource } from './stream-source.js';
 
 /** Maps an error from opening the image to the flash error a user can act on. */
 export function imageOpenError(path: string, err: unknown): Error {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT' || code === 'ENOTDIR') {
+  const code = isCoreforgeError(err) ? err.kind : (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'file-not-found') {
     return flashError('image-not-found', `cannot flash ${path}: no such file; check the path, or build the image first with "coreforge build"`, { image: path });
   }
-  if (code === 'EACCES' || code === 'EPERM') {
-    return flashError('permission-denied', `cannot flash ${path}: the daemon may not read it; make it readable by the coreforge group or copy it under the daemon's state directory`, { image: path });
+  if (code === 'not-a-regular-file') {
+    return flashError('image-not-found', `cannot flash ${path}: it is not a regular file; name the .img file (or its .gz, .xz, .zst)`, { image: path });
+  }
+  if (code === 'EACCES' || code === 'EPERM' || code === 'permission-denied') {
+    return flashError('permission-denied', `cannot flash ${path}: you may not read it; coreforged reads the image with your rights, so make it readable by you or copy it somewhere you can read`, { image: path });
   }
   return err instanceof Error ? err : new Error(String(err));
 }
 
-/** Opens an image file as a source: raw, gzip, xz or zstd, chosen by its first bytes and its name. */
-export async function openImageSource(path: string, exec: Exec = runProgram): Promise<ImageSource> {
-  let head: Buffer;
-  let fileSize: number;
+/** An image source and the file it reads, open until the flash is over. */
+export interface OpenedImage {
+  source: ImageSource;
+  /** The open file itself (see daemon/caller/files.ts): what the daemon stats, whatever happens to its name. */
+  file: string;
+  close(): void;
+}
+
+/**
+ * Opens an image file as a source: raw, gzip, xz or zstd, chosen by its first
+ * bytes and its name. The file is opened with `caller`'s rights (regular
+ * files only) and read through that open file until closed.
+ */
+export async function openImageSource(path: string, exec: Exec = runProgram, caller: Caller = daemonCaller): Promise<OpenedImage> {
+  let input: InputFile;
   try {
-    const handle = await open(path, 'r');
+    input = openInput(caller, path, 'image');
+  } catch (err) {
+    throw imageOpenError(path, err);
+  }
+  try {
+    const fileSize = input.size;
+    const head = Buffer.alloc(Math.min(16, fileSize));
+    const handle = await open(input.path, 'r');
     try {
-      const st = await handle.stat();
-      if (!st.isFile()) {
-        throw flashError('image-not-found', `cannot flash ${path}: it is not a regular file; name the .img file (or its .gz, .xz, .zst)`, { image: path });
-      }
-      fileSize = st.size;
-      head = Buffer.alloc(Math.min(16, fileSize));
       await handle.read(head, 0, head.length, 0);
     } finally {
       await handle.close();
     }
+    const compression = detectCompression(path, head);
+    const source =
+      compression === 'none'
+        ? fileSource(path, fileSize, input.path)
+        : streamSource(path, compression, fileSize, await recordedSize(input.path, compression, exec), () => openDecoder(input.path, compression, path));
+    return { source, file: input.path, close: () => input.close() };
   } catch (err) {
-    throw imageOpenError(path, err);
+    input.close();
+    throw err;
   }
-  const compression = detectCompression(path, head);
-  if (compression === 'none') return fileSource(path, fileSize);
-  const size = await recordedSize(path, compression, exec);
-  return streamSource(path, compression, fileSize, size, () => openDecoder(path, compression));
 }

@@ -42,7 +42,21 @@ export async function verifyDrive(
   options: { bmap?: string; useBmap?: boolean; onProgress?: FlashProgressCallback; exec?: Exec; openTarget?: (path: string) => Promise<FlashTarget> } = {},
   signal?: AbortSignal,
 ): Promise<DriveCheck> {
-  const source = await openImageSource(image, options.exec ?? runProgram);
+  const opened = await openImageSource(image, options.exec ?? runProgram);
+  try {
+    return await verifyOpened(image, opened.source, drivePath, options, signal);
+  } finally {
+    opened.close();
+  }
+}
+
+async function verifyOpened(
+  image: string,
+  source: ImageSource,
+  drivePath: string,
+  options: { bmap?: string; useBmap?: boolean; onProgress?: FlashProgressCallback; openTarget?: (path: string) => Promise<FlashTarget> },
+  signal?: AbortSignal,
+): Promise<DriveCheck> {
   const loaded = options.useBmap === false ? null : await loadBmap(image, options.bmap);
   const bmap = loaded?.bmap ?? null;
   let imageSize = bmap?.imageSize ?? source.size;

@@ -29,7 +29,9 @@ export type ImageErrorKind =
   /** A resumed build's work directory belongs to another build or is damaged. */
   | 'invalid-workdir'
   /** No build has that id. */
-  | 'build-not-found';
+  | 'build-not-found'
+  /** Another build is writing into the same output directory now. */
+  | 'output-busy';
 
 /** Shorthand for throwing an image error with a kind from the closed union. */
 export function imageError(kind: ImageErrorKind, message: string, details?: Record<string, unknown>): CoreforgeError<ImageErrorKind> {

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 
 /**
- * Holds passphrases in memory between an API request and the change task that
- * uses them: task data is persisted in sqlite, so it carries only a token. A
- * passphrase is taken once and forgotten; one never taken (its change was
- * aborted before the task ran) is forgotten after `ttlMs`; a daemon restart
- * forgets them all.
+ * Holds passphrases (and other secrets a change needs: a first-boot file with
+ * network passwords) in memory between an API request and the change task
+ * that uses them: task data is persisted in sqlite, so it carries only a
+ * token. A passphrase is taken once and forgotten; one never taken (its
+ * change was aborted before the task ran) is forgotten after its time to
+ * live; a daemon restart forgets them all.
  */
 export class PassphraseVault {
   private readonly held = new Map<string, string>();
@@ -13,11 +14,16 @@ export class PassphraseVault {
   constructor(private readonly ttlMs = 10 * 60_000) {}
 
   /** Keeps a passphrase and returns the token that fetches it. */
-  put(passphrase: string): string {
+  put(passphrase: string, ttlMs = this.ttlMs): string {
     const token = randomUUID();
     this.held.set(token, passphrase);
-    setTimeout(() => this.held.delete(token), this.ttlMs).unref();
+    setTimeout(() => this.held.delete(token), ttlMs).unref();
     return token;
+  }
+
+  /** Returns a secret without forgetting it (a change whose every task needs it; forget() at its end). */
+  peek(token: unknown): string | undefined {
+    return typeof token === 'string' ? this.held.get(token) : undefined;
   }
 
   /** Returns the passphrase once; undefined when unknown or already taken. */

@@ -99,13 +99,14 @@ export async function startDaemon(opts: SpawnOptions, timeoutMs = 20_000): Promi
 /** Runs the coreforge CLI as a process and collects its output. */
 export function runCli(
   args: string[],
-  opts: { socketPath?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+  opts: { socketPath?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; as?: { uid: number; gid: number } } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolvePromise, reject) => {
     const proc = spawn(process.execPath, ['--import', 'tsx', cliEntry, ...args], {
       cwd: repoRoot,
       env: { ...process.env, ...(opts.socketPath ? { COREFORGE_SOCKET: opts.socketPath } : {}), ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...(opts.as ? { uid: opts.as.uid, gid: opts.as.gid } : {}),
     });
     let stdout = '';
     let stderr = '';

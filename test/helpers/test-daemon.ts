@@ -43,6 +43,7 @@ const testRoutes: Route[] = [
       const tasks = req.body.tasks;
       if (!Array.isArray(tasks)) throw new ApiError('bad-request', 'tasks must be a list');
       const id = await ctx.engine.create({
+        owner: req.caller,
         kind: 'test',
         summary: String(req.body.summary ?? 'test change'),
         tasks: tasks.map((t: { kind: string; data?: Record<string, unknown> }) => ({ kind: t.kind, summary: `${t.kind} task`, data: t.data ?? {} })),

@@ -1,9 +1,10 @@
-import { readFile, stat } from 'node:fs/promises';
+import { fsyncSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { daemonCaller, type Caller } from '../../caller/caller.js';
+import { openInput, OutputDir, readInput } from '../../caller/files.js';
 import { parseBmap } from '../../flash/bmap.js';
 import type { Logger } from '../../log.js';
 import { digestInWorker } from '../digest-worker.js';
-import { writeOutput } from './output-file.js';
 import type { BuildArtifact } from './params.js';
 import type { BuildRepository } from './repository.js';
 
@@ -20,26 +21,55 @@ import type { BuildRepository } from './repository.js';
  * when it starts again.
  */
 
-/** SHA-256 of an image whose data lies only in the ranges its bmap maps (the rest is hashed as zeros, never read). */
-export async function imageSha256(imagePath: string, signal?: AbortSignal): Promise<string> {
-  const bmap = parseBmap(await readFile(`${imagePath}.bmap`, 'utf8'), `${imagePath}.bmap`);
-  const size = (await stat(imagePath)).size;
-  if (size !== bmap.imageSize) throw new Error(`image ${imagePath} is ${size} bytes but its bmap says ${bmap.imageSize}; it changed after the build`);
-  const data = bmap.ranges.map((r) => ({ offset: r.start, length: r.end - r.start }));
-  return (await digestInWorker({ path: imagePath, algorithm: 'sha256', data, size, background: true }, signal)).digest.toString('hex');
+/**
+ * SHA-256 of an image whose data lies only in the ranges its bmap maps (the
+ * rest is hashed as zeros, never read). The image and its bmap sit in the
+ * caller's directory: they are opened with the caller's rights.
+ */
+export async function imageSha256(imagePath: string, signal?: AbortSignal, caller: Caller = daemonCaller): Promise<string> {
+  const bmapPath = `${imagePath}.bmap`;
+  const bmap = parseBmap(readInput(caller, bmapPath, 'bmap', 256 * 1024 * 1024).toString('utf8'), bmapPath);
+  const image = openInput(caller, imagePath, 'image');
+  try {
+    if (image.size !== bmap.imageSize) throw new Error(`image ${imagePath} is ${image.size} bytes but its bmap says ${bmap.imageSize}; it changed after the build`);
+    const data = bmap.ranges.map((r) => ({ offset: r.start, length: r.end - r.start }));
+    return (await digestInWorker({ path: image.path, algorithm: 'sha256', data, size: image.size, background: true }, signal)).digest.toString('hex');
+  } finally {
+    image.close();
+  }
 }
 
-/** Fills in the artifacts' digests in a build.json. */
-async function updateBuildJson(outputDir: string, artifacts: BuildArtifact[]): Promise<void> {
-  const path = join(outputDir, 'build.json');
+/** Fills in the artifacts' digests in a build.json, with its owner's rights: read, written anew under a temporary name, renamed. */
+async function updateBuildJson(caller: Caller, outputDir: string, artifacts: BuildArtifact[]): Promise<void> {
+  let dir: OutputDir;
   let report: { artifacts?: BuildArtifact[] };
   try {
-    report = JSON.parse(await readFile(path, 'utf8')) as { artifacts?: BuildArtifact[] };
+    dir = OutputDir.open(caller, outputDir, 'output directory', { create: false });
   } catch {
     return; // moved or removed since the build: nothing to update
   }
-  report.artifacts = (report.artifacts ?? []).map((a) => ({ ...a, sha256: artifacts.find((b) => b.name === a.name)?.sha256 ?? a.sha256 }));
-  await writeOutput(path, `${JSON.stringify(report, null, 2)}\n`);
+  try {
+    try {
+      report = JSON.parse(readInput(caller, join(outputDir, 'build.json'), 'build report', 64 * 1024 * 1024).toString('utf8')) as { artifacts?: BuildArtifact[] };
+    } catch {
+      return;
+    }
+    report.artifacts = (report.artifacts ?? []).map((a) => ({ ...a, sha256: artifacts.find((b) => b.name === a.name)?.sha256 ?? a.sha256 }));
+    const data = Buffer.from(`${JSON.stringify(report, null, 2)}\n`);
+    const file = dir.create('build.json');
+    try {
+      for (let at = 0; at < data.length; ) at += writeSync(file.fd, data, at, data.length - at, at);
+      fsyncSync(file.fd);
+    } catch (err) {
+      file.close();
+      dir.discard(file.temp);
+      throw err;
+    }
+    file.close();
+    dir.commit(file);
+  } finally {
+    dir.close();
+  }
 }
 
 export class ImageDigests {
@@ -90,7 +120,7 @@ export class ImageDigests {
     for (const a of artifacts) {
       if (a.sha256 !== null || this.stopping.signal.aborted) continue;
       try {
-        a.sha256 = await imageSha256(a.path, this.stopping.signal);
+        a.sha256 = await imageSha256(a.path, this.stopping.signal, row.owner ?? daemonCaller);
       } catch (err) {
         if (this.stopping.signal.aborted) return;
         // The image was removed or rewritten after the build: the digest stays unknown (null) rather than guessed.
@@ -100,7 +130,7 @@ export class ImageDigests {
       await this.repo.setArtifacts(buildId, artifacts);
     }
     try {
-      await updateBuildJson(row.outputDir, artifacts);
+      await updateBuildJson(row.owner ?? daemonCaller, row.outputDir, artifacts);
     } catch (err) {
       this.logger.warn(`cannot record image digests in ${join(row.outputDir, 'build.json')} (build ${buildId}): ${(err as Error).message}`);
     }

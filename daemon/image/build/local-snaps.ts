@@ -2,8 +2,8 @@ import { availableParallelism } from 'node:os';
 import { createHash } from 'node:crypto';
 import { open, readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { parse } from 'yaml';
 import { decodeStream, encodeAssertion, type SnapRevisionInfo } from '../../asserts/index.js';
+import { parseBoundedYaml, YamlLimitError } from '../../bounded-yaml.js';
 import { isCoreforgeError } from '../../errors.js';
 import { imageError } from '../errors.js';
 import { digestInWorker } from '../digest-worker.js';
@@ -29,8 +29,9 @@ function bad(path: string, problem: string): never {
 export function parseSnapYaml(text: string, path: string): SnapYamlInfo {
   let y: unknown;
   try {
-    y = parse(text);
+    y = parseBoundedYaml(text, 'meta/snap.yaml');
   } catch (err) {
+    if (err instanceof YamlLimitError) bad(path, err.message);
     bad(path, `meta/snap.yaml is not valid YAML (${(err as Error).message.split('\n')[0]}); fix the snap's snapcraft.yaml and rebuild it`);
   }
   if (y === null || typeof y !== 'object' || Array.isArray(y)) bad(path, 'meta/snap.yaml is not a map');
@@ -106,25 +107,29 @@ async function headIdentity(path: string): Promise<string> {
   }
 }
 
-/** Reads one local snap file: metadata, digest, and the assertions beside it. */
-export async function inspectLocalSnap(path: string, exec: Exec, signal?: AbortSignal): Promise<SourcedSnap> {
-  if (!path.endsWith('.snap')) bad(path, 'local snaps must end in .snap');
+/**
+ * Reads one local snap file: metadata, digest, and the assertions beside it.
+ * `origin` is the path the request named (for messages), when `path` is the
+ * daemon's copy of it.
+ */
+export async function inspectLocalSnap(path: string, exec: Exec, signal?: AbortSignal, origin = path): Promise<SourcedSnap> {
+  if (!path.endsWith('.snap')) bad(origin, 'local snaps must end in .snap');
   try {
-    if (!(await stat(path)).isFile()) bad(path, 'it is not a regular file');
+    if (!(await stat(path)).isFile()) bad(origin, 'it is not a regular file');
   } catch (err) {
     if (isCoreforgeError(err)) throw err;
-    bad(path, 'it does not exist; check the --snap path');
+    bad(origin, 'it does not exist; check the --snap path');
   }
   let yamlText: string;
   try {
-    yamlText = (await exec('unsquashfs', ['-cat', path, 'meta/snap.yaml'], { signal, what: `read meta/snap.yaml of ${path}` })).stdout.toString('utf8');
+    yamlText = (await exec('unsquashfs', ['-cat', path, 'meta/snap.yaml'], { signal, what: `read meta/snap.yaml of ${origin}` })).stdout.toString('utf8');
   } catch (err) {
     if (isCoreforgeError(err) && err.kind === 'build-tool-failed' && !/not installed|stopped/.test(err.message)) {
-      bad(path, 'it is not a squashfs snap with a meta/snap.yaml; pass a .snap built by snapcraft');
+      bad(origin, 'it is not a squashfs snap with a meta/snap.yaml; pass a .snap built by snapcraft');
     }
     throw err;
   }
-  const info = parseSnapYaml(yamlText, path);
+  const info = parseSnapYaml(yamlText, origin);
   const assertPath = path.replace(/\.snap$/, '.assert');
   let assertText: Buffer | undefined;
   try {
@@ -135,26 +140,27 @@ export async function inspectLocalSnap(path: string, exec: Exec, signal?: AbortS
   if (assertText === undefined) {
     // Unasserted: no assertion to match, so no SHA3-384 to compute; the SHA-256 for build.json runs beside the build.
     await startSha256(path);
-    return { path, info, revision: 'x1', snapId: '', sha3_384: '', identity: await headIdentity(path), size: (await stat(path)).size, assertions: [] };
+    return { path, ...(origin !== path ? { origin } : {}), info, revision: 'x1', snapId: '', sha3_384: '', identity: await headIdentity(path), size: (await stat(path)).size, assertions: [] };
   }
   const { sha3_384, size } = await snapDigest(path, signal);
   let all;
   try {
     all = decodeStream(assertText);
   } catch (err) {
-    throw imageError('invalid-snap', `cannot use assertions ${assertPath}: ${(err as Error).message}`);
+    throw imageError('invalid-snap', `cannot use assertions ${origin.replace(/\.snap$/, '.assert')}: ${(err as Error).message}`);
   }
   const rev = all.find((a) => a.info.type === 'snap-revision' && (a.info as SnapRevisionInfo).snapSha3_384 === sha3_384);
   if (!rev) {
     throw imageError(
       'invalid-snap',
-      `cannot use assertions ${assertPath}: no snap-revision for ${basename(path)} (sha3-384 ${sha3_384}); download the matching .assert with the snap`,
+      `cannot use assertions ${origin.replace(/\.snap$/, '.assert')}: no snap-revision for ${basename(origin)} (sha3-384 ${sha3_384}); download the matching .assert with the snap`,
     );
   }
   const revInfo = rev.info as SnapRevisionInfo;
   const decl = all.find((a) => a.type === 'snap-declaration' && a.headers['snap-id'] === revInfo.snapId);
   return {
     path,
+    ...(origin !== path ? { origin } : {}),
     info,
     revision: String(revInfo.snapRevision),
     snapId: revInfo.snapId,
@@ -173,20 +179,23 @@ export class LocalSnapSource implements SnapSource {
     for (const s of snaps) this.byName.set(s.info.name, s);
   }
 
-  static async inspect(paths: string[], exec: Exec, signal?: AbortSignal): Promise<LocalSnapSource> {
+  /** Inspects the snap files; each is a path, or the daemon's copy of a file the request named (`origin`). */
+  static async inspect(files: (string | { origin: string; path: string })[], exec: Exec, signal?: AbortSignal): Promise<LocalSnapSource> {
+    const paths = files.map((f) => (typeof f === 'string' ? f : f.path));
+    const origins = files.map((f) => (typeof f === 'string' ? f : f.origin));
     // Two at a time: the digests run on worker threads, one core each (each thread costs memory).
     const results: Promise<SourcedSnap>[] = new Array(paths.length);
     let next = 0;
     const lanes = Array.from({ length: Math.min(paths.length, Math.max(1, Math.min(2, availableParallelism()))) }, async () => {
       for (let i = next++; i < paths.length; i = next++) {
-        results[i] = inspectLocalSnap(paths[i]!, exec, signal);
+        results[i] = inspectLocalSnap(paths[i]!, exec, signal, origins[i]);
         await results[i]!.catch(() => {});
       }
     });
     await Promise.all(lanes);
     const snaps: SourcedSnap[] = [];
     const seen = new Map<string, string>();
-    for (const [i, p] of paths.entries()) {
+    for (const [i, p] of origins.entries()) {
       const s = await results[i]!;
       const other = seen.get(s.info.name);
       if (other !== undefined) throw imageError('invalid-snap-set', `local snap "${s.info.name}" is repeated in options (${other} and ${p})`);

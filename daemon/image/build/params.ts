@@ -14,8 +14,10 @@ export interface BuildParams {
   revisions?: Record<string, number>;
   /** Global channel (`-c`); '' when not given. */
   channel: string;
+  /** The output directory, as the caller named it. */
   outputDir: string;
-  workDir: string;
+  /** The caller's `-w DIR`: the daemon makes its work dir inside it (absent: in the daemon's state dir). */
+  workDir?: string;
   /** Image size for every volume, or per volume name. */
   imageSize?: number | Record<string, number>;
   sectorSize: 512 | 4096;

@@ -1,12 +1,14 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { access, chmod, constants, mkdir, open, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { fstatSync, fsyncSync, writeSync } from 'node:fs';
+import { chmod, copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { openInput, readInput, type OutputFile } from '../../caller/files.js';
+import { fsConstants, linkAt } from '../../caller/native.js';
 import { checkChain, decodeAssertion, type ModelInfo } from '../../asserts/index.js';
 import { isCoreforgeError } from '../../errors.js';
 import { bmapForImage } from '../bmap-file.js';
 import { imageError } from '../errors.js';
-import { checkGadgetContent, type ResolvedFile, type ResolvedImage } from '../gadget/content-check.js';
+import { checkGadgetContent, readSnapFile, type ResolvedFile, type ResolvedImage } from '../gadget/content-check.js';
 import { isKernelRef, layoutGadget, loadGadget, parseKernelRef, type Gadget, type VolumeLayout } from '../gadget/index.js';
 import { alignUp, iecString, MiB } from '../gadget/quantity.js';
 import type { Exec } from './exec.js';
@@ -20,8 +22,9 @@ import { seedManifest, writeSeed16, writeSeed20, type SeedSnap } from './seed.js
 import type { StoreSnapFinder } from './snap-source.js';
 import { fetchStoreSnaps, lookupsWith } from './store-snaps.js';
 import { stageContent } from './stage.js';
+import { fixedPlaces, type BuildPlaces } from './places.js';
+import { daemonCaller } from '../../caller/caller.js';
 import { loadState, saveState, type BuildState } from './state.js';
-import { writeOutput } from './output-file.js';
 import { buildVolume, writeError } from './volume.js';
 
 /**
@@ -46,10 +49,12 @@ interface StepContext {
   params: BuildParams;
   env: BuildEnv;
   state: BuildState;
+  places: BuildPlaces;
   dirs: WorkDirs;
 }
 
 interface WorkDirs {
+  inputs: string;
   unpackGadget: string;
   unpackKernel: string;
   rootfs: string;
@@ -65,6 +70,7 @@ export interface BuildStep {
 
 function workDirs(workDir: string): WorkDirs {
   return {
+    inputs: join(workDir, 'inputs'),
     unpackGadget: join(workDir, 'unpack/gadget'),
     unpackKernel: join(workDir, 'unpack/kernel'),
     rootfs: join(workDir, 'rootfs'),
@@ -82,20 +88,6 @@ async function fresh(dir: string): Promise<void> {
 function need<T>(value: T | undefined, what: string): T {
   if (value === undefined) throw imageError('invalid-workdir', `cannot continue the build: the work directory has no ${what}; start again without --resume`);
   return value;
-}
-
-async function checkWritable(dir: string, what: string): Promise<void> {
-  try {
-    await mkdir(dir, { recursive: true });
-    await access(dir, constants.W_OK);
-    const probe = join(dir, `.coreforge-probe-${randomBytes(6).toString('hex')}`);
-    await writeFile(probe, '');
-    await unlink(probe);
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === 'ENOSPC') throw imageError('no-space', `cannot use ${what} ${dir}: no space left on device; free space or choose another directory`);
-    throw imageError('output-not-writable', `cannot use ${what} ${dir}: it is not writable (${e.code ?? e.message}); choose a directory you can write to with ${what === 'output directory' ? '-O' : '-w'}`);
-  }
 }
 
 /** Re-decodes the verified model from the params and the saved prerequisites (steps after verify-model). */
@@ -147,11 +139,12 @@ async function loadGadgetYaml(ctx: StepContext): Promise<Gadget> {
   const gadgetSnap = need(ctx.state.seed, 'snap set').find((s) => s.sourced.info.type === 'gadget')!;
   let text: string;
   try {
-    text = await readFile(join(ctx.dirs.unpackGadget, 'meta/gadget.yaml'), 'utf8');
-  } catch {
+    text = (await readSnapFile(ctx.dirs.unpackGadget, 'meta/gadget.yaml', 'gadget')).toString('utf8');
+  } catch (err) {
+    if (isCoreforgeError(err)) throw err;
     throw imageError(
       'invalid-gadget',
-      `cannot read meta/gadget.yaml of gadget snap ${basename(gadgetSnap.sourced.path)}: the file is missing; a gadget snap must ship meta/gadget.yaml describing its volumes`,
+      `cannot read meta/gadget.yaml of gadget snap ${basename(gadgetSnap.sourced.origin ?? gadgetSnap.sourced.path)}: the file is missing; a gadget snap must ship meta/gadget.yaml describing its volumes`,
     );
   }
   return loadGadget(text, { model: { uc20: m.uc20, classic: false } });
@@ -202,24 +195,103 @@ function buildSeed(ctx: StepContext): string {
   return createHash('sha256').update(ctx.params.model).update(digests.join(',')).digest('hex');
 }
 
-async function sha256File(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
-  return h.digest('hex');
+/** The build's own error for an output directory the caller may not write to. */
+export function outputDirError(err: unknown, dir: string): Error {
+  const code = isCoreforgeError(err) ? (err.details?.code as string | undefined) : (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC') return imageError('no-space', `cannot use output directory ${dir}: no space left on device; free space or choose another directory`);
+  if (isCoreforgeError(err) && (err.kind === 'permission-denied' || err.kind === 'not-a-regular-file')) {
+    return imageError('output-not-writable', `cannot use output directory ${dir}: it is not writable (${code ?? err.kind}); choose a directory you can write to with -O`);
+  }
+  return err as Error;
+}
+
+/** Starts an output file: created as the caller under a temporary name, and recorded in the state at once, so a failure or a crash can remove it. */
+async function newOutput(ctx: StepContext, name: string): Promise<OutputFile> {
+  const earlier = ctx.state.outputs.findIndex((o) => o.name === name);
+  if (earlier >= 0) {
+    ctx.places.output.discard(ctx.state.outputs[earlier]!.temp);
+    ctx.state.outputs.splice(earlier, 1);
+  }
+  const file = ctx.places.output.create(name);
+  ctx.state.outputs.push({ name, temp: file.temp });
+  await saveState(ctx.places.stateFile, ctx.state);
+  return file;
+}
+
+/** An output file an earlier step started. */
+function outputFile(ctx: StepContext, name: string): OutputFile {
+  const o = ctx.state.outputs.find((x) => x.name === name);
+  const file = o && ctx.places.output.reopen(o.name, o.temp);
+  if (!file) throw imageError('invalid-workdir', `cannot finish the build: ${name} in ${ctx.params.outputDir} is no longer being written (its temporary file is gone); start again without --resume`);
+  return file;
+}
+
+/** Writes a small output (bmap, manifest, build.json) into a new temporary output file, flushed to disk. */
+async function writeOutputText(ctx: StepContext, name: string, text: string): Promise<{ size: number; sha256: string }> {
+  const file = await newOutput(ctx, name);
+  const data = Buffer.from(text);
+  try {
+    for (let at = 0; at < data.length; ) at += writeSync(file.fd, data, at, data.length - at, at);
+    fsyncSync(file.fd);
+  } catch (err) {
+    throw writeError(err, `write ${join(ctx.params.outputDir, name)}`);
+  } finally {
+    file.close();
+  }
+  return { size: data.length, sha256: createHash('sha256').update(data).digest('hex') };
 }
 
 /** Flushes a written image to disk. */
-async function syncFile(path: string): Promise<void> {
+function syncFile(file: OutputFile, what: string): void {
   try {
-    const file = await open(path, 'r');
-    try {
-      await file.sync();
-    } finally {
-      await file.close();
-    }
+    fsyncSync(file.fd);
   } catch (err) {
-    throw writeError(err, `write image ${path}`);
+    throw writeError(err, what);
   }
+}
+
+/**
+ * Takes the local snap files (and the .assert beside each) into the work
+ * dir: each opened with the caller's rights, then hard-linked (or copied)
+ * from the opened file, so the build reads what the caller could read and
+ * nothing the caller renames or links afterwards.
+ */
+async function takeInputs(ctx: StepContext): Promise<{ origin: string; path: string }[]> {
+  await rm(ctx.dirs.inputs, { recursive: true, force: true });
+  const out: { origin: string; path: string }[] = [];
+  for (const [i, origin] of ctx.params.snaps.entries()) {
+    if (!origin.endsWith('.snap')) throw imageError('invalid-snap', `cannot use snap file ${origin}: local snaps must end in .snap`);
+    const dir = join(ctx.dirs.inputs, String(i));
+    await mkdir(dir, { recursive: true });
+    const path = join(dir, basename(origin));
+    let file;
+    try {
+      file = openInput(ctx.places.caller, origin, 'snap file');
+    } catch (err) {
+      if (isCoreforgeError(err) && err.kind === 'file-not-found') throw imageError('invalid-snap', `cannot use snap file ${origin}: it does not exist; check the --snap path`);
+      throw err;
+    }
+    try {
+      try {
+        linkAt(fsConstants.AT_FDCWD, `/proc/self/fd/${file.fd}`, fsConstants.AT_FDCWD, path, fsConstants.AT_SYMLINK_FOLLOW);
+      } catch {
+        // another filesystem (EXDEV) or one that refuses links: a copy of the same open file
+        await copyFile(file.path, path);
+      }
+    } finally {
+      file.close();
+    }
+    const assertOrigin = origin.replace(/\.snap$/, '.assert');
+    let assertText: Buffer | undefined;
+    try {
+      assertText = readInput(ctx.places.caller, assertOrigin, 'assertion file', 16 * MiB);
+    } catch (err) {
+      if (!isCoreforgeError(err) || err.kind !== 'file-not-found') throw err;
+    }
+    if (assertText !== undefined) await writeFile(path.replace(/\.snap$/, '.assert'), assertText);
+    out.push({ origin, path });
+  }
+  return out;
 }
 
 /** Puts the console-conf first-boot file (it may name accounts and network secrets) into `dir`, readable by root only. */
@@ -233,8 +305,16 @@ export const buildSteps: BuildStep[] = [
   {
     name: 'prepare',
     async run(ctx) {
-      await checkWritable(ctx.params.outputDir, 'output directory');
-      await checkWritable(ctx.params.workDir, 'work directory');
+      // Fails now, not after the build, when the caller may not create files in the output directory.
+      let probe: OutputFile;
+      try {
+        probe = ctx.places.output.create('.coreforge-probe');
+      } catch (err) {
+        throw outputDirError(err, ctx.params.outputDir);
+      }
+      probe.close();
+      ctx.places.output.discard(probe.temp);
+      ctx.state.inputs = await takeInputs(ctx);
     },
   },
   {
@@ -277,7 +357,7 @@ export const buildSteps: BuildStep[] = [
   {
     name: 'read-snaps',
     async run(ctx) {
-      const source = await LocalSnapSource.inspect(ctx.params.snaps, ctx.env.exec, ctx.env.signal);
+      const source = await LocalSnapSource.inspect(need(ctx.state.inputs, 'snap files'), ctx.env.exec, ctx.env.signal);
       ctx.state.sourced = source.snaps;
     },
   },
@@ -428,7 +508,7 @@ export const buildSteps: BuildStep[] = [
         for (const s of vol.structures) {
           const content = files.get(`${vol.name}/${s.yamlIndex}`) ?? [];
           if (s.filesystem === '' || s.filesystem === 'none') continue;
-          await stageContent(content, stageDir(ctx, vol.name, s.yamlIndex));
+          await stageContent(content, stageDir(ctx, vol.name, s.yamlIndex), s.filesystem.startsWith('vfat'));
         }
       }
     },
@@ -453,12 +533,12 @@ export const buildSteps: BuildStep[] = [
           else if (!m.uc20 && (s.role === 'system-boot' || s.label === 'system-boot')) trees.set(s.yamlIndex, [ctx.dirs.boot, ...staged]);
           else trees.set(s.yamlIndex, staged);
         }
-        const path = join(ctx.params.outputDir, `${vol.name}.img`);
-        const tempPath = join(ctx.params.outputDir, `.${vol.name}.img.partial`);
+        const image = await newOutput(ctx, `${vol.name}.img`);
         try {
           const result = await buildVolume({
             layout: vol,
-            imagePath: tempPath,
+            imagePath: image.path,
+            displayPath: join(ctx.params.outputDir, image.name),
             trees,
             images: volImages,
             seed,
@@ -467,10 +547,9 @@ export const buildSteps: BuildStep[] = [
             signal: ctx.env.signal,
             progress: ctx.env.progress,
           });
-          ctx.state.volumes.push({ name: vol.name, size: vol.size, tempPath, path, ...result });
-        } catch (err) {
-          await unlink(tempPath).catch(() => {});
-          throw err;
+          ctx.state.volumes.push({ name: vol.name, size: vol.size, ...result });
+        } finally {
+          image.close();
         }
       }
     },
@@ -480,13 +559,17 @@ export const buildSteps: BuildStep[] = [
     async run(ctx) {
       for (const v of need(ctx.state.volumes, 'volume images')) {
         ctx.env.progress(`map ${v.name}.img`, 0, v.size);
-        // The image is synced to disk while its bmap ranges are hashed. Its own SHA-256 (mostly
-        // zeros to hash) is left to the daemon, after the build: see image-digests.ts.
-        const synced = syncFile(v.tempPath);
-        synced.catch(() => {});
-        const text = await bmapForImage(v.tempPath, v.written, 4096, ctx.env.signal);
-        await synced;
-        await writeOutput(`${v.path}.bmap`, text);
+        const image = outputFile(ctx, `${v.name}.img`);
+        try {
+          // The image is synced to disk while its bmap ranges are hashed (on worker threads). Its own
+          // SHA-256 (mostly zeros to hash) is left to the daemon, after the build: see image-digests.ts.
+          const hashed = bmapForImage(image.path, v.written, 4096, ctx.env.signal);
+          hashed.catch(() => {});
+          syncFile(image, `write image ${join(ctx.params.outputDir, image.name)}`);
+          await writeOutputText(ctx, `${v.name}.img.bmap`, await hashed);
+        } finally {
+          image.close();
+        }
       }
     },
   },
@@ -497,27 +580,19 @@ export const buildSteps: BuildStep[] = [
       for (const s of seed) if (s.sourced.snapId === '') s.sourced.sha256 = await unassertedSnapSha256(s.sourced, ctx.env.signal);
       const manifest = seedManifest(seed as SeedSnap[]);
       const out = ctx.params.outputDir;
-      await writeOutput(join(out, 'seed.manifest'), manifest);
-      await writeOutput(join(out, 'snaps.manifest'), manifest);
       const artifacts: BuildArtifact[] = [];
       for (const v of need(ctx.state.volumes, 'volume images')) {
-        try {
-          await stat(v.tempPath);
-          await rename(v.tempPath, v.path);
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw writeError(err, `rename ${v.tempPath}`);
-          await stat(v.path).catch(() => {
-            throw imageError('invalid-workdir', `cannot finish the build: image ${v.tempPath} is gone; start again without --resume`);
-          });
-        }
-        artifacts.push({ name: basename(v.path), path: v.path, size: v.size, sha256: null });
-        const bmap = `${v.path}.bmap`;
-        artifacts.push({ name: basename(bmap), path: bmap, size: (await stat(bmap)).size, sha256: await sha256File(bmap) });
+        const image = outputFile(ctx, `${v.name}.img`);
+        const size = fstatSync(image.fd).size;
+        image.close();
+        artifacts.push({ name: image.name, path: join(out, image.name), size, sha256: null });
+        const bmap = `${v.name}.img.bmap`;
+        const b = outputFile(ctx, bmap);
+        const text = await readFile(b.path);
+        b.close();
+        artifacts.push({ name: bmap, path: join(out, bmap), size: text.length, sha256: createHash('sha256').update(text).digest('hex') });
       }
-      for (const name of ['seed.manifest', 'snaps.manifest']) {
-        const p = join(out, name);
-        artifacts.push({ name, path: p, size: (await stat(p)).size, sha256: await sha256File(p) });
-      }
+      for (const name of ['seed.manifest', 'snaps.manifest']) artifacts.push({ name, path: join(out, name), ...(await writeOutputText(ctx, name, manifest)) });
       ctx.state.artifacts = artifacts;
       const report = {
         model: { name: ctx.state.model?.name, brand: ctx.state.model?.brand, grade: ctx.state.model?.grade, source: ctx.params.modelSource },
@@ -528,7 +603,7 @@ export const buildSteps: BuildStep[] = [
           version: s.sourced.info.version,
           revision: s.sourced.revision,
           channel: s.planned.channel,
-          file: s.sourced.path,
+          file: s.sourced.origin ?? s.sourced.path,
           ...(s.sourced.snapId === '' ? { sha256: s.sourced.sha256 } : { 'sha3-384': s.sourced.sha3_384 }),
           size: s.sourced.size,
           unasserted: s.sourced.snapId === '',
@@ -539,54 +614,142 @@ export const buildSteps: BuildStep[] = [
         warnings: ctx.state.warnings,
         timings: ctx.state.timings,
       };
-      await writeOutput(join(out, 'build.json'), `${JSON.stringify(report, null, 2)}\n`);
+      await writeOutputText(ctx, 'build.json', `${JSON.stringify(report, null, 2)}\n`);
+      // Everything appears at once, build.json last: a set of outputs without it is not a finished build.
+      const order = [...ctx.state.outputs].sort((a, b) => Number(a.name === 'build.json') - Number(b.name === 'build.json'));
+      for (const o of order) {
+        const file = outputFile(ctx, o.name);
+        try {
+          ctx.places.output.commit(file);
+        } finally {
+          file.close();
+        }
+      }
+      ctx.state.outputs = [];
     },
   },
 ];
 
 if (buildSteps.map((s) => s.name).join() !== buildStepNames.join()) throw new Error('build steps and their names disagree');
 
-/** Runs one named step of a build against its work dir: skipped when already done there, state saved after it. */
-export async function runBuildStep(name: BuildStepName, params: BuildParams, env: BuildEnv, options: { resume: boolean; first: boolean }): Promise<BuildState> {
+/**
+ * A resumed build whose partial outputs are gone (a failed build's are
+ * removed; the build stays resumable from its work dir) makes them again:
+ * its state goes back to before the first step that writes outputs.
+ */
+function rewindForMissingOutputs(state: BuildState, places: BuildPlaces): void {
+  const expected = [
+    ...(state.done.includes('build-volumes') ? (state.volumes ?? []).map((v) => `${v.name}.img`) : []),
+    ...(state.done.includes('write-bmap') ? (state.volumes ?? []).map((v) => `${v.name}.img.bmap`) : []),
+  ];
+  const present = (name: string) => {
+    const o = state.outputs.find((x) => x.name === name);
+    const file = o && places.output.reopen(o.name, o.temp);
+    file?.close();
+    return file !== undefined;
+  };
+  if (expected.every(present)) return;
+  places.discardOutputs(state);
+  const first = state.done.indexOf('build-volumes');
+  if (first >= 0) state.done = state.done.slice(0, first);
+  delete state.volumes;
+}
+
+/**
+ * Runs one named step of a build: skipped when its saved state says it is
+ * done, state saved after it. The first step of a new build replaces what an
+ * earlier build left at the same places (its work dir, its temporary outputs).
+ */
+export async function runBuildStep(
+  name: BuildStepName,
+  params: BuildParams,
+  env: BuildEnv,
+  places: BuildPlaces,
+  options: { resume: boolean; first: boolean },
+): Promise<BuildState> {
   const fingerprint = buildFingerprint(params);
-  let state = await loadState(params.workDir).catch((err) => {
-    if (options.first && !options.resume) return undefined;
+  const fresh = options.first && !options.resume;
+  let state = await loadState(places.stateFile).catch((err) => {
+    if (fresh) return undefined;
     throw err;
   });
-  if (state && state.fingerprint !== fingerprint) {
-    if (options.resume) {
-      throw imageError('invalid-workdir', `cannot resume the build in ${params.workDir}: it holds a build with other inputs; resume with the same model, snaps and options, or start again without --resume`);
-    }
+  if (state && fresh) {
+    await places.discard(state);
     state = undefined;
   }
-  if (state && options.first && !options.resume) state = undefined;
-  if (!state && !options.first) {
-    throw imageError('invalid-workdir', `cannot run build step ${name}: the work directory ${params.workDir} has no saved state; start the build from the beginning`);
+  if (state && options.resume && options.first) rewindForMissingOutputs(state, places);
+  if (state && state.fingerprint !== fingerprint) {
+    throw imageError(
+      'invalid-workdir',
+      options.resume
+        ? `cannot resume the build in ${params.workDir ?? 'its work directory'}: it holds a build with other inputs; resume with the same model, snaps and options, or start again without --resume`
+        : `cannot run build step ${name}: the saved build has other inputs; start the build from the beginning`,
+    );
   }
-  state ??= { version: 1, fingerprint, done: [], timings: {}, warnings: [] };
+  if (!state && options.resume && params.workDir !== undefined) {
+    throw imageError('invalid-workdir', `cannot resume the build in ${params.workDir}: no unfinished build of yours ran there (a finished one leaves nothing to resume); start it again without --resume`);
+  }
+  if (!state && !options.first) {
+    throw imageError('invalid-workdir', `cannot run build step ${name}: the build has no saved state; start the build from the beginning`);
+  }
+  state ??= {
+    version: 2,
+    fingerprint,
+    done: [],
+    timings: {},
+    warnings: [],
+    owner: { pid: places.caller.pid, uid: places.caller.uid, gid: places.caller.gid, groups: places.caller.groups },
+    outputDir: params.outputDir,
+    outputs: [],
+  };
   if (state.done.includes(name)) return state;
+  const hadWork = state.work !== undefined;
+  const workDir = await places.work(state);
+  if (!hadWork && state.work !== undefined) await saveState(places.stateFile, state);
   const step = buildSteps.find((s) => s.name === name)!;
   const started = Date.now();
   if (env.signal?.aborted) throw imageError('build-tool-failed', `cannot run build step ${name}: the build was stopped`);
-  if (name !== 'prepare') await mkdir(params.workDir, { recursive: true });
   try {
-    await step.run({ params, env, state, dirs: workDirs(params.workDir) });
+    await step.run({ params, env, state, places, dirs: workDirs(workDir) });
   } catch (err) {
     if (isCoreforgeError(err)) throw err;
     throw writeError(err, `run build step ${name}`);
   }
   state.done.push(name);
   state.timings[name] = Date.now() - started;
-  await saveState(params.workDir, state);
+  await saveState(places.stateFile, state);
   return state;
 }
 
-/** Runs every step in order (or up to `until`, inclusive), continuing a saved build when `resume` is set. */
-export async function runBuild(params: BuildParams, env: BuildEnv, options: { resume?: boolean; until?: BuildStepName } = {}): Promise<BuildState> {
-  let state: BuildState | undefined;
-  for (const [i, step] of buildSteps.entries()) {
-    state = await runBuildStep(step.name, params, env, { resume: options.resume ?? false, first: i === 0 });
-    if (step.name === options.until) break;
+/**
+ * Runs every step in order (or up to `until`, inclusive), continuing a saved
+ * build when `resume` is set. Without `places` (a library call by the
+ * daemon's own user), the build works in `params.workDir`, keeps its state
+ * there (and leaves it there), and writes with the daemon's own rights.
+ */
+export async function runBuild(
+  params: BuildParams,
+  env: BuildEnv,
+  options: { resume?: boolean; until?: BuildStepName; places?: BuildPlaces } = {},
+): Promise<BuildState> {
+  const workDir = params.workDir ?? '';
+  const places = options.places ?? fixedPlaces({ caller: daemonCaller, outputDir: params.outputDir, workDir, stateFile: join(workDir, 'build-state.json') });
+  try {
+    let state: BuildState | undefined;
+    for (const [i, step] of buildSteps.entries()) {
+      state = await runBuildStep(step.name, params, env, places, { resume: options.resume ?? false, first: i === 0 });
+      if (step.name === options.until) break;
+    }
+    return state!;
+  } catch (err) {
+    // A failed build leaves no partial output (the work dir stays, to look into or resume).
+    const state = await loadState(places.stateFile).catch(() => undefined);
+    if (state && !options.places) {
+      places.discardOutputs(state);
+      await saveState(places.stateFile, state);
+    }
+    throw err;
+  } finally {
+    if (!options.places) places.close();
   }
-  return state!;
 }

@@ -1,3 +1,4 @@
+import type { Caller } from '../../caller/caller.js';
 import type { Database } from '../../db/database.js';
 import type { BuildArtifact } from './params.js';
 
@@ -8,10 +9,15 @@ export interface BuildRow {
   model: string;
   brand: string;
   outputDir: string;
+  /** The caller's -w DIR; '' when the daemon chose the work dir. */
   workDir: string;
   created: string;
   artifacts: BuildArtifact[];
   warnings: string[];
+  /** Who asked for the build: its files are read and written with these rights. */
+  owner: Caller | null;
+  /** The output directory's device and inode: one build at a time writes into a directory. */
+  outputKey: string;
 }
 
 interface Raw {
@@ -24,6 +30,8 @@ interface Raw {
   created: string;
   artifacts: string;
   warnings: string;
+  owner: string | null;
+  output_key: string | null;
 }
 
 function fromRaw(r: Raw): BuildRow {
@@ -37,6 +45,8 @@ function fromRaw(r: Raw): BuildRow {
     created: r.created,
     artifacts: JSON.parse(r.artifacts) as BuildArtifact[],
     warnings: JSON.parse(r.warnings) as string[],
+    owner: r.owner ? (JSON.parse(r.owner) as Caller) : null,
+    outputKey: r.output_key ?? '',
   };
 }
 
@@ -45,7 +55,7 @@ export class BuildRepository {
   constructor(private readonly db: Database) {}
 
   async create(row: Omit<BuildRow, 'artifacts' | 'warnings'>): Promise<void> {
-    await this.db.run('INSERT INTO builds (id, change_id, model, brand, output_dir, workdir, created) VALUES (?, ?, ?, ?, ?, ?, ?)', [
+    await this.db.run('INSERT INTO builds (id, change_id, model, brand, output_dir, workdir, created, owner, output_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)', [
       row.id,
       row.change,
       row.model,
@@ -53,6 +63,8 @@ export class BuildRepository {
       row.outputDir,
       row.workDir,
       row.created,
+      row.owner ? JSON.stringify({ pid: row.owner.pid, uid: row.owner.uid, gid: row.owner.gid, groups: row.owner.groups }) : null,
+      row.outputKey,
     ]);
   }
 
@@ -68,6 +80,26 @@ export class BuildRepository {
   async get(id: string): Promise<BuildRow | undefined> {
     const r = await this.db.get<Raw>('SELECT * FROM builds WHERE id = ?', [id]);
     return r ? fromRaw(r) : undefined;
+  }
+
+  /** The builds not yet ended (their changes in Do or Doing) that write into the directory with this key. */
+  async activeInto(outputKey: string): Promise<BuildRow[]> {
+    const rows = await this.db.all<Raw>(
+      `SELECT builds.* FROM builds JOIN changes ON changes.id = CAST(builds.change_id AS INTEGER)
+        WHERE builds.output_key = ? AND changes.status IN ('Do', 'Doing')`,
+      [outputKey],
+    );
+    return rows.map(fromRaw);
+  }
+
+  /** The builds not yet ended that one user runs in the same `-w DIR` (they would share its state). */
+  async activeInWorkDir(uid: number, workDir: string): Promise<BuildRow[]> {
+    const rows = await this.db.all<Raw>(
+      `SELECT builds.* FROM builds JOIN changes ON changes.id = CAST(builds.change_id AS INTEGER)
+        WHERE builds.workdir = ? AND changes.status IN ('Do', 'Doing')`,
+      [workDir],
+    );
+    return rows.map(fromRaw).filter((r) => r.owner?.uid === uid);
   }
 
   async list(): Promise<BuildRow[]> {

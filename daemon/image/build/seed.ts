@@ -1,8 +1,9 @@
 import { constants } from 'node:fs';
-import { copyFile, cp, link, lstat, mkdir, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, link, lstat, mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { encodeAssertion } from '../../asserts/index.js';
 import { imageError } from '../errors.js';
+import { copySnapContent, readSnapFile } from '../gadget/content-check.js';
 import type { Bootloader } from '../gadget/index.js';
 import { encodeGrubEnv, updateUbootEnv } from './bootenv.js';
 import type { VerifiedModel } from './model.js';
@@ -104,6 +105,13 @@ function assertionFileName16(text: string): string {
   }
 }
 
+async function exists(path: string): Promise<boolean> {
+  return lstat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
 function findRole(snaps: readonly SeedSnap[], ...types: string[]): SeedSnap | undefined {
   return snaps.find((s) => types.includes(s.sourced.info.type) && !s.planned.extra);
 }
@@ -112,17 +120,10 @@ function findRole(snaps: readonly SeedSnap[], ...types: string[]): SeedSnap | un
 async function extractUbootKernelAssets(kernelDir: string, dstDir: string): Promise<void> {
   await mkdir(dstDir, { recursive: true });
   for (const name of ['kernel.img', 'initrd.img']) {
-    try {
-      await copyFile(join(kernelDir, name), join(dstDir, name));
-    } catch {
-      // snapd skips assets the kernel does not ship
-    }
+    if (!(await exists(join(kernelDir, name)))) continue; // snapd skips assets the kernel does not ship
+    await copySnapContent(kernelDir, name, join(dstDir, name), 'kernel');
   }
-  try {
-    if ((await lstat(join(kernelDir, 'dtbs'))).isDirectory()) await cp(join(kernelDir, 'dtbs'), join(dstDir, 'dtbs'), { recursive: true });
-  } catch {
-    // no dtbs
-  }
+  if (await exists(join(kernelDir, 'dtbs'))) await copySnapContent(kernelDir, 'dtbs', join(dstDir, 'dtbs'), 'kernel');
 }
 
 /** Writes the UC16/18 seed into `rootfs` and the bootloader files for system-boot into `bootDir`. */
@@ -166,20 +167,17 @@ export async function writeSeed16(input: SeedInput, rootfs: string, bootDir: str
   if (input.bootloader === 'grub') {
     const ubuntuDir = join(bootDir, 'EFI/ubuntu');
     await mkdir(ubuntuDir, { recursive: true });
-    try {
-      await copyFile(join(input.gadgetDir, 'grub.conf'), join(ubuntuDir, 'grub.cfg'));
-    } catch {
+    if (!(await exists(join(input.gadgetDir, 'grub.conf')))) {
       throw imageError('invalid-gadget-content', 'cannot install the grub configuration: the gadget has no grub.conf; a grub gadget must ship grub.conf (it may be empty)');
     }
+    await copySnapContent(input.gadgetDir, 'grub.conf', join(ubuntuDir, 'grub.cfg'), 'gadget');
     const order = ['snap_mode', 'snap_try_core', 'snap_try_kernel', 'snap_core', 'snap_kernel', 'snap_menuentry'];
     await writeFile(join(ubuntuDir, 'grubenv'), encodeGrubEnv(order.filter((k) => k in vars).map((k) => [k, vars[k]!])));
   } else if (input.bootloader === 'u-boot') {
-    let env: Buffer;
-    try {
-      env = await readFile(join(input.gadgetDir, 'uboot.conf'));
-    } catch {
+    if (!(await exists(join(input.gadgetDir, 'uboot.conf')))) {
       throw imageError('invalid-gadget-content', 'cannot install the u-boot configuration: the gadget has no uboot.conf; a u-boot gadget must ship uboot.conf (an environment image made by mkenvimage)');
     }
+    const env = await readSnapFile(input.gadgetDir, 'uboot.conf', 'gadget');
     await writeFile(join(bootDir, 'uboot.env'), updateUbootEnv(env, vars, 'uboot.conf of the gadget'));
     await extractUbootKernelAssets(input.kernelDir, join(bootDir, seedFileName(kernel.sourced)));
   } else {
@@ -236,15 +234,12 @@ export async function writeSeed20(input: SeedInput, seedRoot: string, label: str
   if (input.bootloader === 'grub') {
     const ubuntuDir = join(seedRoot, 'EFI/ubuntu');
     await mkdir(ubuntuDir, { recursive: true });
-    try {
-      await copyFile(join(input.gadgetDir, 'grub-recovery.conf'), join(ubuntuDir, 'grub.cfg'));
-    } catch {
-      // snapd falls back to its built-in recovery grub.cfg for managed gadgets; the gadget's grub.conf stands in here
-      try {
-        await copyFile(join(input.gadgetDir, 'grub.conf'), join(ubuntuDir, 'grub.cfg'));
-      } catch {
-        // no grub config in the gadget
-      }
+    // snapd falls back to its built-in recovery grub.cfg for managed gadgets; the gadget's grub.conf stands in here
+    const recovery = ['grub-recovery.conf', 'grub.conf'];
+    for (const name of recovery) {
+      if (!(await exists(join(input.gadgetDir, name)))) continue;
+      await copySnapContent(input.gadgetDir, name, join(ubuntuDir, 'grub.cfg'), 'gadget');
+      break;
     }
     await writeFile(
       join(ubuntuDir, 'grubenv'),

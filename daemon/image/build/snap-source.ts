@@ -16,7 +16,10 @@ export interface SnapYamlInfo {
 
 /** A snap ready to seed: its file, its metadata, and its assertions when it has any. */
 export interface SourcedSnap {
+  /** The file the build reads (a local snap's copy in the work dir, or the store cache's). */
   path: string;
+  /** A local snap: the path the request named, for messages and build.json. */
+  origin?: string;
   info: SnapYamlInfo;
   /** "x1" for an unasserted local snap, else the store revision. */
   revision: string;

@@ -1,10 +1,13 @@
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Caller } from '../../caller/caller.js';
+import { openInput, readInput } from '../../caller/files.js';
+import { copyTreeAsCaller } from '../../caller/tree.js';
 import { decodeAssertion, type ModelInfo } from '../../asserts/index.js';
 import { isCoreforgeError } from '../../errors.js';
 import { imageError } from '../errors.js';
-import { checkGadgetContent } from '../gadget/content-check.js';
+import { checkGadgetContent, readSnapFile } from '../gadget/content-check.js';
 import { layoutGadget, loadGadget, type ModelTraits, type SectorSize } from '../gadget/index.js';
 import { MiB } from '../gadget/quantity.js';
 import type { Exec } from './exec.js';
@@ -28,7 +31,9 @@ export interface GadgetReport {
 }
 
 export interface GadgetInput {
+  /** A gadget snap, an unpacked gadget directory or a gadget.yaml, read with `caller`'s rights. */
   path?: string;
+  caller: Caller;
   yaml?: string;
   model?: string;
   sectorSize?: SectorSize;
@@ -47,6 +52,9 @@ function modelTraits(text: string): ModelTraits {
   return { uc20: info.grade !== 'unset', classic: info.classic };
 }
 
+/** The largest gadget.yaml read from a path (real ones are a few KiB). */
+const gadgetYamlMaxBytes = 1024 * 1024;
+
 /** Loads, validates and lays out a gadget; throws invalid-gadget, invalid-gadget-content or invalid-layout. */
 export async function validateGadget(input: GadgetInput, exec: Exec, signal?: AbortSignal): Promise<GadgetReport> {
   const model = input.model === undefined ? undefined : modelTraits(input.model);
@@ -57,23 +65,37 @@ export async function validateGadget(input: GadgetInput, exec: Exec, signal?: Ab
     if (yaml === undefined) {
       const path = input.path;
       if (path === undefined) throw imageError('invalid-gadget', 'cannot validate a gadget: give a gadget snap, an unpacked gadget directory or a gadget.yaml');
-      let info;
+      // Everything is read with the caller's rights, into a directory of the daemon's.
+      let isDir = false;
       try {
-        info = await stat(path);
-      } catch {
-        throw imageError('invalid-gadget', `cannot validate gadget ${path}: it does not exist`);
+        openInput(input.caller, path, 'gadget').close();
+      } catch (err) {
+        if (!isCoreforgeError(err)) throw err;
+        if (err.kind === 'file-not-found') throw imageError('invalid-gadget', `cannot validate gadget ${path}: it does not exist`);
+        if (err.kind !== 'not-a-regular-file' || !/a directory/.test(err.message)) throw err;
+        isDir = true;
       }
-      if (info.isDirectory()) gadgetDir = path;
-      else if (path.endsWith('.snap')) {
-        temp = await mkdtemp(join(tmpdir(), 'coreforge-gadget-'));
+      temp = await mkdtemp(join(tmpdir(), 'coreforge-gadget-'));
+      if (isDir) {
         gadgetDir = join(temp, 'gadget');
-        await exec('unsquashfs', ['-n', '-no-xattrs', '-d', gadgetDir, path], { signal, what: `unpack gadget snap ${path}` });
+        await copyTreeAsCaller(input.caller, path, gadgetDir, 'gadget directory');
+      } else if (path.endsWith('.snap')) {
+        gadgetDir = join(temp, 'gadget');
+        const snap = openInput(input.caller, path, 'gadget snap');
+        try {
+          await exec('unsquashfs', ['-n', '-no-xattrs', '-d', gadgetDir, snap.path], { signal, what: `unpack gadget snap ${path}` });
+        } finally {
+          snap.close();
+        }
       }
-      const yamlPath = gadgetDir === undefined ? path : join(gadgetDir, 'meta/gadget.yaml');
-      try {
-        yaml = await readFile(yamlPath, 'utf8');
-      } catch {
-        throw imageError('invalid-gadget', `cannot read ${gadgetDir === undefined ? yamlPath : `meta/gadget.yaml of gadget ${path}`}: the file is missing; a gadget snap must ship meta/gadget.yaml`);
+      if (gadgetDir === undefined) yaml = readInput(input.caller, path, 'gadget.yaml', gadgetYamlMaxBytes).toString('utf8');
+      else {
+        try {
+          yaml = (await readSnapFile(gadgetDir, 'meta/gadget.yaml', 'gadget')).toString('utf8');
+        } catch (err) {
+          if (isCoreforgeError(err)) throw err;
+          throw imageError('invalid-gadget', `cannot read meta/gadget.yaml of gadget ${path}: the file is missing; a gadget snap must ship meta/gadget.yaml`);
+        }
       }
     }
     const gadget = loadGadget(yaml, { model });

@@ -20,7 +20,10 @@ import { buildExt4, buildVfat } from './filesystems.js';
 
 export interface VolumeBuild {
   layout: VolumeLayout;
+  /** Where the image is written (the open output file, see daemon/caller/files.ts). */
   imagePath: string;
+  /** The image's path as the caller knows it, for messages (default: imagePath). */
+  displayPath?: string;
   /** Content trees of each filesystem structure, by yamlIndex, in copy order. */
   trees: ReadonlyMap<number, string[]>;
   /** Raw images of each bare structure, by yamlIndex. */
@@ -49,14 +52,15 @@ function describe(s: StructureLayout, volume: string): string {
  * Tools do not always say why a write failed (mkfs.vfat: "failed whilst
  * writing FAT"): when the image's filesystem is out of space, say so.
  */
-async function explainToolFailure(err: unknown, imagePath: string): Promise<unknown> {
+async function explainToolFailure(err: unknown, imagePath: string, displayPath: string): Promise<unknown> {
   if (!isCoreforgeError(err) || err.kind !== 'build-tool-failed') return err;
   try {
-    const fs = await statfs(dirname(imagePath));
+    // statfs of the image file itself: the filesystem it is on, whatever path reaches it
+    const fs = await statfs(imagePath);
     const free = fs.bavail * fs.bsize;
     if (free < 1024 * 1024) {
       const what = err.message.replace(/^cannot (.*?): .*$/s, '$1');
-      return imageError('no-space', `cannot ${what}: no space left on device (${free} bytes free in ${dirname(imagePath)}); free space or choose another output directory`);
+      return imageError('no-space', `cannot ${what}: no space left on device (${free} bytes free in ${dirname(displayPath)}); free space or choose another output directory`);
     }
   } catch {
     // keep the tool's own error
@@ -149,13 +153,14 @@ async function copyImage(file: FileHandle, src: string, offset: number, written:
 /** Builds one volume image file at `imagePath` (created or truncated) and returns what was written. */
 export async function buildVolume(b: VolumeBuild): Promise<VolumeResult> {
   const { layout } = b;
+  const shown = b.displayPath ?? b.imagePath;
   const written: ByteRange[] = [];
   let file: FileHandle;
   try {
     file = await open(b.imagePath, 'w+');
     await file.truncate(layout.size);
   } catch (err) {
-    throw writeError(err, `create image ${b.imagePath}`);
+    throw writeError(err, `create image ${shown}`);
   }
   try {
     const inImage = layout.structures.filter((s) => s.inImage);
@@ -182,7 +187,7 @@ export async function buildVolume(b: VolumeBuild): Promise<VolumeResult> {
           if (s.filesystem === 'ext4') await buildExt4(spec);
           else await buildVfat(spec, s.filesystem === 'vfat-16' ? 16 : 32);
         } catch (err) {
-          throw await explainToolFailure(err, b.imagePath);
+          throw await explainToolFailure(err, b.imagePath, shown);
         }
         filesystems.push(s);
       } else {

@@ -1,4 +1,4 @@
-import { lstat, readdir, realpath, stat } from 'node:fs/promises';
+import { copyFile, cp, lstat, readFile, readdir, realpath, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { imageError } from '../errors.js';
 import { linuxFilesystem } from './implicit.js';
@@ -117,6 +117,7 @@ async function checkFile(
   if (source.endsWith('/') && !isDir) {
     contentError(`${where}: cannot specify trailing / for a source which is not a directory; remove the trailing /`);
   }
+  // vfat cannot hold symlinks, so staging follows them: each must stay inside the snap. ext4 keeps them as symlinks.
   if (isDir && linuxFilesystem(s.filesystem) === 'vfat') await checkTree(real, root, where, snap, new Set());
   return real;
 }
@@ -127,6 +128,30 @@ async function checkImage(root: string, image: string, where: string): Promise<R
   const info = await stat(real);
   if (!info.isFile()) contentError(`${label}: image is not a regular file; point "image" at a file`);
   return { image, path: real, size: info.size };
+}
+
+/**
+ * Reads a file of an unpacked snap, refusing one that is (or goes through) a
+ * symlink out of the snap: a snap's content is its author's, and nothing the
+ * daemon reads as root may come from outside it.
+ */
+export async function readSnapFile(root: string, rel: string, snap: string): Promise<Buffer> {
+  const top = await realpath(root);
+  // missing: the caller's own "not found" (an ENOENT), not a content error
+  await lstat(join(top, rel));
+  return readFile(await resolveInside(top, rel, `${snap} snap file ${rel}`, snap));
+}
+
+/** Copies a file or a directory tree of an unpacked snap, symlinks followed once checked to stay inside the snap (see readSnapFile). */
+export async function copySnapContent(root: string, rel: string, dest: string, snap: string): Promise<void> {
+  const top = await realpath(root);
+  const real = await resolveInside(top, rel, `${snap} snap file ${rel}`, snap);
+  if ((await stat(real)).isDirectory()) {
+    await checkTree(real, top, `${snap} snap directory ${rel}`, snap, new Set());
+    await cp(real, dest, { recursive: true, dereference: true });
+  } else {
+    await copyFile(real, dest);
+  }
 }
 
 /** Checks every content entry of a gadget against the snaps on disk; throws invalid-gadget-content. */

@@ -358,9 +358,11 @@ test('a build killed with the daemon and resumed with --resume gives the same im
   assert.equal(res2.code, 0, res2.stderr);
   assert.equal(sha256(join(out2, 'pi.img')), sha256(join(tmp.dir, 'pi-out', 'pi.img')));
 
+  // A finished build leaves nothing to resume: its work dir is the caller's now.
   const again = await cliBuild('my-pi3', out, ['-w', work, '--resume']);
   assert.equal(again.code, 1);
-  assert.match(again.stderr, /cannot resume the build in .*resume-work: it holds a build with other inputs/);
+  assert.match(again.stderr, /cannot resume the build in .*resume-work: no unfinished build of yours ran there/);
+  assert.equal(statSync(join(work, `coreforge-build-${id}`)).uid, process.getuid!(), 'the work dir is handed to the caller once the build is done');
 });
 
 test('bad inputs through the CLI fail with the daemon\'s message', async () => {

@@ -7,6 +7,7 @@ import { syncResponse } from '../../../daemon/api/response.js';
 import type { Route } from '../../../daemon/api/routes.js';
 import { createApp } from '../../../daemon/api/server.js';
 import { CoreforgeError } from '../../../daemon/errors.js';
+import { daemonCaller } from '../../../daemon/caller/caller.js';
 
 const logged: string[] = [];
 const ctx = {
@@ -25,7 +26,8 @@ const routes: Route[] = [
     },
   },
 ];
-const app = createApp(routes, ctx);
+// In-process over TCP (supertest): no peer credentials to ask for, so the tests say who calls.
+const app = createApp(routes, ctx, () => daemonCaller);
 
 describe('route table adapter (in-process)', () => {
   it('passes path parameters, query and the JSON body to the handler', async () => {

@@ -5,6 +5,7 @@ import { ChangeRepository } from '../../../daemon/changes/repository.js';
 import type { ProgressEvent } from '../../../daemon/changes/types.js';
 import { Database } from '../../../daemon/db/database.js';
 import { useEngine } from '../../helpers/engine.js';
+import { daemonCaller } from '../../../daemon/caller/caller.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -27,7 +28,7 @@ describe('change engine with a real state.db', () => {
         return { n: ctx.data.n };
       },
     });
-    const id = await engine.create({ kind: 'k', summary: 's', tasks: [1, 2, 3].map((n) => ({ kind: 'step', summary: `step ${n}`, data: { n } })) });
+    const id = await engine.create({ owner: daemonCaller, kind: 'k', summary: 's', tasks: [1, 2, 3].map((n) => ({ kind: 'step', summary: `step ${n}`, data: { n } })) });
     const change = await waitReady(id);
     assert.equal(change.status, 'Done');
     assert.deepEqual(seen, [[], [{ n: 1 }], [{ n: 1 }, { n: 2 }]]);
@@ -47,13 +48,13 @@ describe('change engine with a real state.db', () => {
         running--;
       },
     });
-    const ids = await Promise.all(Array.from({ length: 6 }, () => engine.create({ kind: 'k', summary: 's', tasks: [{ kind: 'limited', summary: 't' }] })));
+    const ids = await Promise.all(Array.from({ length: 6 }, () => engine.create({ owner: daemonCaller, kind: 'k', summary: 's', tasks: [{ kind: 'limited', summary: 't' }] })));
     for (const id of ids) assert.equal((await waitReady(id)).status, 'Done');
     assert.equal(peak, 2);
   });
 
   it('refuses a change with a task kind nobody registered', async () => {
-    await assert.rejects(engine.create({ kind: 'k', summary: 's', tasks: [{ kind: 'nope', summary: 't' }] }), {
+    await assert.rejects(engine.create({ owner: daemonCaller, kind: 'k', summary: 's', tasks: [{ kind: 'nope', summary: 't' }] }), {
       kind: 'unknown-task-kind',
       message: 'cannot start change: no handler for task kind "nope"',
     });
@@ -66,7 +67,7 @@ describe('change engine with a real state.db', () => {
         throw new TypeError('x is undefined');
       },
     });
-    const change = await waitReady(await engine.create({ kind: 'k', summary: 's', tasks: [{ kind: 'buggy', summary: 't' }] }));
+    const change = await waitReady(await engine.create({ owner: daemonCaller, kind: 'k', summary: 's', tasks: [{ kind: 'buggy', summary: 't' }] }));
     assert.equal(change.status, 'Error');
     assert.equal(change.err, 'internal error: x is undefined');
     assert.equal(change['err-kind'], 'internal-error');
@@ -92,7 +93,7 @@ describe('change engine with a real state.db', () => {
       times.push(Date.now());
     });
     engine.onStatus((e) => events.push(e.status));
-    const id = await engine.create({ kind: 'k', summary: 's', tasks: [{ kind: 'chatty', summary: 't' }] });
+    const id = await engine.create({ owner: daemonCaller, kind: 'k', summary: 's', tasks: [{ kind: 'chatty', summary: 't' }] });
     await waitReady(id);
     const progress = events.filter((e): e is ProgressEvent => typeof e !== 'string');
     assert.ok(progress.length >= 2 && progress.length < 10, `got ${progress.length} events for 450 reports`);
@@ -119,8 +120,8 @@ describe('change engine with a real state.db', () => {
         throw new Error('aborted');
       },
     });
-    const first = await engine.create({ kind: 'k', summary: 's', tasks: [{ kind: 'single', summary: 't' }] });
-    const second = await engine.create({ kind: 'k', summary: 's', tasks: [{ kind: 'single', summary: 't' }] });
+    const first = await engine.create({ owner: daemonCaller, kind: 'k', summary: 's', tasks: [{ kind: 'single', summary: 't' }] });
+    const second = await engine.create({ owner: daemonCaller, kind: 'k', summary: 's', tasks: [{ kind: 'single', summary: 't' }] });
     await sleep(30);
     assert.equal((await engine.abort(second)).status, 'Abort');
     assert.equal((await engine.abort(first)).status, 'Abort');
@@ -129,11 +130,11 @@ describe('change engine with a real state.db', () => {
 
   it('recovers after a crash: Doing becomes Error, never-started changes run', async () => {
     const repo = new ChangeRepository(db);
-    const crashed = await repo.create({ kind: 'k', summary: 'was running', tasks: [{ kind: 'step', summary: 'a' }, { kind: 'step', summary: 'b' }] });
+    const crashed = await repo.create({ owner: daemonCaller, kind: 'k', summary: 'was running', tasks: [{ kind: 'step', summary: 'a' }, { kind: 'step', summary: 'b' }] });
     const [taskA] = await repo.tasksOf(crashed);
     await repo.setChangeStatus(crashed, 'Doing');
     await repo.setTaskStatus(taskA!.id, 'Doing');
-    const queued = await repo.create({ kind: 'k', summary: 'never started', tasks: [{ kind: 'step', summary: 'c' }] });
+    const queued = await repo.create({ owner: daemonCaller, kind: 'k', summary: 'never started', tasks: [{ kind: 'step', summary: 'c' }] });
     engine.register({ name: 'step', async run() {} });
     await engine.start();
     const c1 = await engine.get(String(crashed));

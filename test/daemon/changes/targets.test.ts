@@ -5,6 +5,7 @@ import { ChangeEngine } from '../../../daemon/changes/engine.js';
 import type { ProgressEvent } from '../../../daemon/changes/types.js';
 import { CoreforgeError } from '../../../daemon/errors.js';
 import { useEngine } from '../../helpers/engine.js';
+import { daemonCaller } from '../../../daemon/caller/caller.js';
 
 describe('change engine tasks with several targets', () => {
   const use = useEngine();
@@ -25,7 +26,7 @@ describe('change engine tasks with several targets', () => {
     const seen: (ProgressEvent | string)[] = [];
     engine.onProgress((e) => seen.push(e));
     engine.onStatus((e) => seen.push(e.status));
-    const id = await engine.create({ kind: 'k', summary: 's', tasks: [{ kind: 'multi', summary: 'm' }] });
+    const id = await engine.create({ owner: daemonCaller, kind: 'k', summary: 's', tasks: [{ kind: 'multi', summary: 'm' }] });
     assert.equal((await waitReady(id)).status, 'Done');
     const events = seen.filter((e): e is ProgressEvent => typeof e !== 'string');
     for (const t of ['/dev/a', '/dev/b', '/dev/c']) {
@@ -44,7 +45,7 @@ describe('change engine tasks with several targets', () => {
         throw new CoreforgeError('no-space', 'cannot write /dev/b at bytes 0-9: no space left on the drive', { result: { ok: ['/dev/a'], failed: ['/dev/b'] } });
       },
     });
-    const id = await engine.create({ kind: 'k', summary: 's', tasks: [{ kind: 'partial', summary: 'p' }] });
+    const id = await engine.create({ owner: daemonCaller, kind: 'k', summary: 's', tasks: [{ kind: 'partial', summary: 'p' }] });
     const change = await waitReady(id);
     assert.deepEqual([change.status, change['err-kind'], change.err], ['Error', 'no-space', 'cannot write /dev/b at bytes 0-9: no space left on the drive']);
     assert.deepEqual(change.result, { ok: ['/dev/a'], failed: ['/dev/b'] });

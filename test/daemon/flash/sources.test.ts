@@ -4,7 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { bmapCandidates, loadBmap } from '../../../daemon/flash/find-bmap.js';
-import { openImageSource } from '../../../daemon/flash/open-source.js';
+import { openImageSource as openImage } from '../../../daemon/flash/open-source.js';
+
+/** The image's source; the file stays open until the test process ends. */
+const openImageSource = async (path: string) => (await openImage(path)).source;
 import type { ByteRange } from '../../../daemon/flash/ranges.js';
 import type { ImageSource } from '../../../daemon/flash/source.js';
 import { bmapFor, compressFile, haveTool, MiB, type TestImage, typicalRanges, writeImage } from './images.js';

@@ -238,7 +238,7 @@ test('a local snap with a .assert beside it is seeded asserted, with its revisio
   const logs: string[] = [];
   const p = params('my-pi3', snapsWith('my-pi3', { 'pi-kernel-18': path }), { channel: 'beta' });
   await runBuild(p, env(logs), { until: 'write-seed' });
-  const seedDir = join(p.workDir, 'rootfs/system-data/var/lib/snapd/seed');
+  const seedDir = join(p.workDir!, 'rootfs/system-data/var/lib/snapd/seed');
   assert.equal(
     readFileSync(join(seedDir, 'seed.yaml'), 'utf8'),
     'snaps:\n- name: snapd\n  unasserted: true\n  file: snapd_x1.snap\n' +
@@ -273,10 +273,10 @@ test('the UC20 signed-grade model builds from asserted local snaps into the seed
   const p = params('coreforge-pc-20', snaps);
   const state = await runBuild(p, env(logs));
   assert.equal(state.done.at(-1), 'finish');
-  const seed = join(p.workDir, 'ubuntu-seed');
+  const seed = join(p.workDir!, 'ubuntu-seed');
   assert.deepEqual(readdirSync(join(seed, 'snaps')).sort(), ['core20_7.snap', 'pc-kernel_7.snap', 'pc_7.snap', 'snapd_7.snap']);
   // Only the kernel's metadata and the parts the gadget refers to are unpacked, not its modules and firmware.
-  assert.deepEqual(readdirSync(join(p.workDir, 'unpack/kernel')), ['meta']);
+  assert.deepEqual(readdirSync(join(p.workDir!, 'unpack/kernel')), ['meta']);
   assert.deepEqual(readdirSync(join(seed, 'systems/20260101')).sort(), ['assertions', 'model']);
   const snapAsserts = readFileSync(join(seed, 'systems/20260101/assertions/snaps'), 'utf8');
   assert.equal(snapAsserts.match(/^type: snap-revision$/gm)?.length, 4);
