@@ -24,7 +24,11 @@ export function parseChannel(text: string): Channel {
   let track = 'latest';
   let risk: string;
   let branch = '';
-  if (parts.length === 1) risk = parts[0]!;
+  // a lone name is a risk if it is one, else a track at stable (snapd's channel.Parse: "18" is 18/stable)
+  if (parts.length === 1) {
+    if ((risks as readonly string[]).includes(parts[0]!)) risk = parts[0]!;
+    else [track, risk] = [parts[0]!, 'stable'];
+  }
   else if (parts.length === 3) [track, risk, branch] = parts as [string, string, string];
   else if ((risks as readonly string[]).includes(parts[0]!)) [risk, branch] = parts as [string, string];
   else [track, risk] = parts as [string, string];

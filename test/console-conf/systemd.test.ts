@@ -47,15 +47,17 @@ test('the units run console-conf only until the marker exists and give the tty b
   assert.match(serial, /^ExecStart=\/usr\/bin\/console-conf --serial$/m);
 });
 
-async function runGenerator(active: string | undefined, marker = false) {
+async function runGenerator(active: string | undefined, marker: false | 'var' | 'writable' | true = false) {
   const { dir, cleanup } = await makeTempDir();
   const root = join(dir, 'root');
   const out = join(dir, 'out');
   await mkdir(join(root, 'sys/class/tty/console'), { recursive: true });
   if (active !== undefined) await writeFile(join(root, 'sys/class/tty/console/active'), active);
   if (marker) {
-    await mkdir(join(root, 'var/lib/console-conf'), { recursive: true });
-    await writeFile(join(root, 'var/lib/console-conf/complete'), '{}');
+    // 'writable': only on the writable partition, before the fstab binds it (Ubuntu Core's early boot)
+    const dir = marker === 'writable' ? 'writable/system-data/var/lib/console-conf' : 'var/lib/console-conf';
+    await mkdir(join(root, dir), { recursive: true });
+    await writeFile(join(root, dir, 'complete'), '{}');
   }
   execFileSync(generator, [out, join(dir, 'early'), join(dir, 'late'), root], { env: { ...process.env, CONSOLE_CONF_UNIT_DIR: '/usr/lib/systemd/system' } });
   const wants = await readdir(join(out, 'getty.target.wants')).catch(() => [] as string[]);
@@ -76,7 +78,7 @@ test('the generator starts console-conf on tty1 for tty0 and serial-console-conf
 });
 
 test('the generator does nothing once the marker exists, without an active console list, or for a name that is a path', async (t) => {
-  for (const [active, marker] of [['tty1 ttyAMA0', true], [undefined, false], ['../x', false]] as const) {
+  for (const [active, marker] of [['tty1 ttyAMA0', true], ['tty1 ttyAMA0', 'writable'], [undefined, false], ['../x', false]] as const) {
     const g = await runGenerator(active, marker);
     t.after(g.cleanup);
     assert.deepEqual(g.links, {}, String(active));
