@@ -12,6 +12,8 @@ export interface Driven {
   done: Promise<number>;
   /** ends the input (like a hang-up) and waits for the app to finish */
   stop(): Promise<void>;
+  /** goes through the welcome and network screens (Enter on each) and types `identity` at the Email: prompt */
+  submitIdentity(identity: string): Promise<void>;
 }
 
 /** Runs the app in-process on pipes with the basic theme (fast, for bad-input tables and the bench). */
@@ -43,6 +45,14 @@ export function driveApp(root: string, config: Partial<ConsoleConfConfig>, extra
   let seen = 0;
   return {
     type: (line) => input.write(line + '\r'),
+    async submitIdentity(identity) {
+      await this.waitFor('Press Enter to configure.');
+      this.type('');
+      await this.waitFor('Choice:');
+      this.type('');
+      await this.waitFor('Email:');
+      this.type(identity);
+    },
     output: () => out,
     done,
     stop: async () => {

@@ -129,12 +129,7 @@ for (const c of cases) {
     const sso = c.unreachable ? `http://127.0.0.1:${await closedPort()}` : store.url;
     const app = driveApp(root, { ssoUrl: sso, githubUrl: store.url, launchpadUrl: store.url });
     t.after(() => app.stop());
-    await app.waitFor('Press Enter to configure.');
-    app.type('');
-    await app.waitFor('Choice:');
-    app.type('');
-    await app.waitFor('Email:');
-    app.type(c.typed);
+    await app.submitIdentity(c.typed);
     await app.waitFor(`!! ${c.message(sso)}`);
     await app.waitFor('Email:');
     assert.deepEqual(await readdir(join(root, 'var/lib/console-conf')).catch(() => []), [], 'no marker, no journal, no lock left');

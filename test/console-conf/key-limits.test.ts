@@ -160,12 +160,7 @@ test('the identity screen shows the key limit and asks again, with nothing writt
   const before = await treeState(root);
   const app = driveApp(root, { ssoUrl: store.url });
   t.after(() => app.stop());
-  await app.waitFor('Press Enter to configure.');
-  app.type('');
-  await app.waitFor('Choice:');
-  app.type('');
-  await app.waitFor('Email:');
-  app.type('a@x.io');
+  await app.submitIdentity('a@x.io');
   await app.waitFor('!! cannot use the SSH keys of store account a@x.io: there are 101, over the limit of 100 keys; remove the keys you do not use at the source and try again');
   await app.waitFor('Email:');
   await app.stop();

@@ -175,12 +175,7 @@ test('the same symlinked home, met through the identity screen, is reported ther
   const before = await treeState(root);
   const app = driveApp(root, { ssoUrl: store.url });
   t.after(() => app.stop());
-  await app.waitFor('Press Enter to configure.');
-  app.type('');
-  await app.waitFor('Choice');
-  app.type('');
-  await app.waitFor('Email:');
-  app.type('dave@x.io');
+  await app.submitIdentity('dave@x.io');
   await app.waitFor(`!! cannot use ${join(root, 'home/dave')} as the home of "dave": it is a symlink (to ../etc);`);
   await app.stop();
   assert.deepEqual(await readdir(join(root, 'var/lib/console-conf')), [], 'the console lock is gone, and there is no journal or marker');

@@ -54,12 +54,7 @@ test('the snapd backend asks snapd to create a sudoer from the email, shows snap
   });
   const app = driveApp(root, {}, { backend: 'snapd', snapd: new SnapdClient(snapd.socket) });
   t.after(() => app.stop());
-  await app.waitFor('Press Enter to configure.');
-  app.type('');
-  await app.waitFor('Choice:');
-  app.type('');
-  await app.waitFor('Email:');
-  app.type('gh:frank');
+  await app.submitIdentity('gh:frank');
   await app.waitFor('!! cannot use GitHub user frank with the snapd backend: snapd creates users from store accounts only; type an email or set "backend: direct" in the config');
   app.type('nobody@x.io');
   await app.waitFor('!! cannot create the user through snapd: snapd says "cannot create user: cannot find user "nobody@x.io""');

@@ -126,6 +126,21 @@ static void restore(const identity *id, const saved_identity *saved) {
   }
 }
 
+// Runs EXPR (a system call giving 0 / a value, or -1 with errno) with the caller's identity on this
+// thread, then frees the identity; gives EXPR's value, or -errno. GNU C statement expression.
+#define AS_CALLER(id, expr)                            \
+  ({                                                   \
+    saved_identity saved_;                             \
+    int r_ = become(&(id), &saved_);                   \
+    if (r_ == 0) {                                     \
+      r_ = (int)(expr);                                \
+      if (r_ < 0) r_ = -errno;                         \
+      restore(&(id), &saved_);                         \
+    }                                                  \
+    free((id).groups);                                 \
+    r_;                                                \
+  })
+
 #define ARGS(n)                                                  \
   size_t argc = n;                                               \
   napi_value argv[n];                                            \
@@ -140,14 +155,7 @@ static napi_value js_openat(napi_env env, napi_callback_info info) {
   int r;
   if ((r = arg_path(env, argv[2], path, sizeof path)) || arg_int(env, argv[1], &dirfd) || arg_int(env, argv[3], &flags) || arg_int(env, argv[4], &mode)) return number(env, r ? r : -EINVAL);
   if ((r = arg_identity(env, argv[0], &id))) return number(env, r);
-  saved_identity saved;
-  if ((r = become(&id, &saved)) == 0) {
-    r = openat((int)dirfd, path, (int)flags | O_CLOEXEC, (mode_t)mode);
-    if (r < 0) r = -errno;
-    restore(&id, &saved);
-  }
-  free(id.groups);
-  return number(env, r);
+  return number(env, AS_CALLER(id, openat((int)dirfd, path, (int)flags | O_CLOEXEC, (mode_t)mode)));
 }
 
 // mkdirat(identity, dirfd, path, mode)
@@ -159,13 +167,7 @@ static napi_value js_mkdirat(napi_env env, napi_callback_info info) {
   int r;
   if ((r = arg_path(env, argv[2], path, sizeof path)) || arg_int(env, argv[1], &dirfd) || arg_int(env, argv[3], &mode)) return number(env, r ? r : -EINVAL);
   if ((r = arg_identity(env, argv[0], &id))) return number(env, r);
-  saved_identity saved;
-  if ((r = become(&id, &saved)) == 0) {
-    r = mkdirat((int)dirfd, path, (mode_t)mode) == 0 ? 0 : -errno;
-    restore(&id, &saved);
-  }
-  free(id.groups);
-  return number(env, r);
+  return number(env, AS_CALLER(id, mkdirat((int)dirfd, path, (mode_t)mode)));
 }
 
 // renameat2(identity, olddirfd, oldpath, newdirfd, newpath, flags)
@@ -179,13 +181,7 @@ static napi_value js_renameat(napi_env env, napi_callback_info info) {
       arg_int(env, argv[1], &olddirfd) || arg_int(env, argv[3], &newdirfd) || arg_int(env, argv[5], &flags))
     return number(env, r ? r : -EINVAL);
   if ((r = arg_identity(env, argv[0], &id))) return number(env, r);
-  saved_identity saved;
-  if ((r = become(&id, &saved)) == 0) {
-    r = syscall(SYS_renameat2, (int)olddirfd, oldpath, (int)newdirfd, newpath, (unsigned)flags) == 0 ? 0 : -errno;
-    restore(&id, &saved);
-  }
-  free(id.groups);
-  return number(env, r);
+  return number(env, AS_CALLER(id, syscall(SYS_renameat2, (int)olddirfd, oldpath, (int)newdirfd, newpath, (unsigned)flags)));
 }
 
 // unlinkat(identity, dirfd, path, flags)
@@ -197,13 +193,7 @@ static napi_value js_unlinkat(napi_env env, napi_callback_info info) {
   int r;
   if ((r = arg_path(env, argv[2], path, sizeof path)) || arg_int(env, argv[1], &dirfd) || arg_int(env, argv[3], &flags)) return number(env, r ? r : -EINVAL);
   if ((r = arg_identity(env, argv[0], &id))) return number(env, r);
-  saved_identity saved;
-  if ((r = become(&id, &saved)) == 0) {
-    r = unlinkat((int)dirfd, path, (int)flags) == 0 ? 0 : -errno;
-    restore(&id, &saved);
-  }
-  free(id.groups);
-  return number(env, r);
+  return number(env, AS_CALLER(id, unlinkat((int)dirfd, path, (int)flags)));
 }
 
 // linkat(olddirfd, oldpath, newdirfd, newpath, flags), as the daemon: used to keep
@@ -264,15 +254,8 @@ static napi_value js_readlinkat(napi_env env, napi_callback_info info) {
   int r;
   if ((r = arg_path(env, argv[2], path, sizeof path)) || arg_int(env, argv[1], &dirfd)) return number(env, r ? r : -EINVAL);
   if ((r = arg_identity(env, argv[0], &id))) return number(env, r);
-  saved_identity saved;
-  ssize_t n = -1;
-  if ((r = become(&id, &saved)) == 0) {
-    n = readlinkat((int)dirfd, path, target, PATH_MAX);
-    r = n < 0 ? -errno : 0;
-    restore(&id, &saved);
-  }
-  free(id.groups);
-  if (r < 0) return number(env, r);
+  int n = AS_CALLER(id, readlinkat((int)dirfd, path, target, PATH_MAX));
+  if (n < 0) return number(env, n);
   napi_value out;
   napi_create_string_utf8(env, target, (size_t)n, &out);
   return out;
