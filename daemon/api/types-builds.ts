@@ -11,6 +11,11 @@ export interface BuildRequest {
   snaps?: string[];
   channel?: string;
   'output-dir': string;
+  /**
+   * The image's file name in the output directory, for a single-volume gadget
+   * (ubuntu-image's -o); its bmap is NAME.bmap. Default: VOLUME.img per volume.
+   */
+  'image-name'?: string;
   /** "SIZE" for every volume or "VOL:SIZE,VOL:SIZE" (sizes like 4G, 512M, or bytes). */
   'image-size'?: string;
   'sector-size'?: 512 | 4096;
@@ -40,6 +45,8 @@ export interface BuildArtifactInfo {
    * sparse image is usable without waiting for its zeros to be hashed.
    */
   sha256: string | null;
+  /** For a volume image: the bytes of data in it (what its bmap maps, what a flash writes); the rest of its size is holes. */
+  data?: number;
 }
 
 /** GET /v1/builds and /v1/builds/{id}. */
@@ -75,16 +82,21 @@ export interface GadgetStructureInfo {
   type: string;
   filesystem: string;
   label: string;
-  offset: number;
-  /** 0 for the implicit system-data structure, sized at build time. */
+  /** null when only an installer can know it (after a size a partial gadget leaves open). */
+  offset: number | null;
+  /** 0 for the implicit system-data structure, sized at build time, and for sizes left to an installer or the hardware (emmc). */
   size: number;
   'in-image': boolean;
 }
 
 export interface GadgetVolumeInfo {
   name: string;
+  /** mbr, gpt, emmc, or '' when left partial. */
   schema: string;
   bootloader: string;
+  /** What the volume leaves to an installer (`partial:`); such a volume validates but is not built into an image. */
+  partial: string[];
+  /** Size of the image file; 0 for volumes that get none (partial, emmc). */
   size: number;
   structures: GadgetStructureInfo[];
 }
@@ -95,4 +107,6 @@ export interface GadgetLayoutResult {
   /** True when the content was checked against the gadget's files. */
   'content-checked': boolean;
   volumes: GadgetVolumeInfo[];
+  /** What a build would refuse or skip in this valid gadget (image rules without a model, partial and emmc volumes). */
+  warnings: string[];
 }

@@ -8,8 +8,7 @@ import { decodeAssertion, type ModelInfo } from '../../asserts/index.js';
 import { isCoreforgeError } from '../../errors.js';
 import { imageError } from '../errors.js';
 import { checkGadgetContent, readSnapFile } from '../gadget/content-check.js';
-import { layoutGadget, loadGadget, type ModelTraits, type SectorSize } from '../gadget/index.js';
-import { MiB } from '../gadget/quantity.js';
+import { reportGadgetYaml, type GadgetYamlReport, type ModelTraits, type SectorSize } from '../gadget/index.js';
 import type { Exec } from './exec.js';
 
 /**
@@ -18,16 +17,9 @@ import type { Exec } from './exec.js';
  * bare gadget.yaml, with the rules of a model's generation when one is given.
  */
 
-export interface GadgetReport {
-  rules: 'generic' | 'uc16' | 'uc20';
+/** The rules, layout and warnings of gadget/report.ts, and whether the content was checked against the gadget's files. */
+export interface GadgetReport extends GadgetYamlReport {
   contentChecked: boolean;
-  volumes: {
-    name: string;
-    schema: string;
-    bootloader: string;
-    size: number;
-    structures: { name: string; role: string; type: string; filesystem: string; label: string; offset: number; size: number; inImage: boolean }[];
-  }[];
 }
 
 export interface GadgetInput {
@@ -55,7 +47,7 @@ function modelTraits(text: string): ModelTraits {
 /** The largest gadget.yaml read from a path (real ones are a few KiB). */
 const gadgetYamlMaxBytes = 1024 * 1024;
 
-/** Loads, validates and lays out a gadget; throws invalid-gadget, invalid-gadget-content or invalid-layout. */
+/** Loads, validates and lays out a gadget (image rules as warnings); throws invalid-gadget or invalid-gadget-content. */
 export async function validateGadget(input: GadgetInput, exec: Exec, signal?: AbortSignal): Promise<GadgetReport> {
   const model = input.model === undefined ? undefined : modelTraits(input.model);
   let yaml = input.yaml;
@@ -98,29 +90,9 @@ export async function validateGadget(input: GadgetInput, exec: Exec, signal?: Ab
         }
       }
     }
-    const gadget = loadGadget(yaml, { model });
+    const { gadget, report } = reportGadgetYaml(yaml, { ...(model ? { model } : {}), sectorSize: input.sectorSize ?? 512 });
     if (gadgetDir !== undefined) await checkGadgetContent(gadget, { gadgetDir });
-    const layouts = layoutGadget(gadget, { sectorSize: input.sectorSize ?? 512, systemDataSize: MiB });
-    return {
-      rules: model === undefined ? 'generic' : model.uc20 ? 'uc20' : 'uc16',
-      contentChecked: gadgetDir !== undefined,
-      volumes: layouts.map((v) => ({
-        name: v.name,
-        schema: v.schema,
-        bootloader: v.bootloader,
-        size: v.size,
-        structures: v.structures.map((s) => ({
-          name: s.name,
-          role: s.role,
-          type: s.type,
-          filesystem: s.filesystem,
-          label: s.label,
-          offset: s.offset,
-          size: s.implicit ? 0 : s.size,
-          inImage: s.inImage,
-        })),
-      })),
-    };
+    return { ...report, contentChecked: gadgetDir !== undefined };
   } finally {
     if (temp !== undefined) await rm(temp, { recursive: true, force: true });
   }

@@ -173,7 +173,9 @@ export async function checkGadgetContent(gadget: Gadget, dirs: ContentDirs): Pro
           checked.images.push(await checkImage(roots.gadget, c.image, ref));
         }
       }
-      if (checked.images.length > 0) {
+      // an emmc hardware partition, or a size left to an installer: the room is known only on the device
+      const roomKnown = volume.schema !== 'emmc' && s.size > 0;
+      if (checked.images.length > 0 && roomKnown) {
         const sizes = new Map(checked.images.map((i) => [i.image, i.size]));
         placeImages({ yamlIndex: s.yamlIndex, name: s.name, offset: 0, size: s.size, content: s.content }, sizes);
       }

@@ -1,6 +1,6 @@
 import type { ParsedStructure, ParsedVolume } from './parse.js';
 import { MiB } from './quantity.js';
-import type { ModelTraits } from './types.js';
+import type { ModelTraits, PartialProperty } from './types.js';
 
 /**
  * snapd's implicit values (gadget.go setImplicitForVolume): default schema,
@@ -77,8 +77,15 @@ function structureWhere(s: DraftStructure): string {
 }
 
 /** Fills snapd's implicit values in; returns an error text (without the volume prefix) or the draft. */
-export function applyImplicit(volume: ParsedVolume, rs: Ruleset): DraftVolume | string {
-  const schema = volume.schema === '' ? 'gpt' : volume.schema;
+export function applyImplicit(volume: ParsedVolume, rs: Ruleset, partial: readonly PartialProperty[] = []): DraftVolume | string {
+  let schema = volume.schema;
+  if (partial.includes('schema')) {
+    if (schema !== '') {
+      return `partial schema is set but schema is still specified as "${schema}"; remove "schema" or "schema" from "partial"`;
+    }
+  } else if (schema === '') {
+    schema = 'gpt';
+  }
   const labels = new LabelSet();
   for (const s of volume.structures) {
     if (s.label !== '' && !labels.add(s.label, s.filesystem)) {
@@ -110,10 +117,17 @@ export function applyImplicit(volume: ParsedVolume, rs: Ruleset): DraftVolume | 
       return `invalid structure ${structureWhere(s)}: invalid role "${s.role}": system-boot-state role requires explicit offset`;
     }
 
+    if (schema === 'emmc') {
+      // hardware partitions have no offsets: snapd sets 0 (an explicit one is refused by the emmc rules)
+      structures.push(s);
+      continue;
+    }
     if (s.offset === undefined && previousEnd !== undefined) {
       s.offset = s.role !== 'mbr' && previousEnd < nonMbrStartOffset ? nonMbrStartOffset : previousEnd;
     }
-    previousEnd = s.offset !== undefined && s.size === s.minSize ? s.offset + s.size : undefined;
+    // the end is known only for a known offset and a fixed size (not a min-size range, not left to an installer)
+    const sizeLeftPartial = partial.includes('size') && s.size === 0;
+    previousEnd = s.offset !== undefined && s.size === s.minSize && !sizeLeftPartial ? s.offset + s.size : undefined;
     structures.push(s);
   }
   return { ...volume, schema, structures: orderByOffset(structures) };

@@ -12,6 +12,7 @@ export {
   type VolumeLayout,
 } from './layout.js';
 export { offsetWrites } from './offset-write.js';
+export { reportGadgetYaml, describeGadget, type GadgetYamlReport, type ReportedVolume, type ReportedStructure } from './report.js';
 export { placeImages, type PlacedImage, type RawStructure } from './raw-content.js';
 export { parseKernelRef, isKernelRef, type KernelRef } from './kernel-ref.js';
 export { parseSize, parseOffset, parseRelativeOffset, type RelativeOffset } from './quantity.js';

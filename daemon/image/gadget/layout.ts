@@ -61,6 +61,8 @@ export interface VolumeLayout {
   size: number;
   /** Sorted by offset. */
   structures: StructureLayout[];
+  /** The image rules this volume breaks, which a build refuses (always empty with `imageRules: 'enforce'`, which throws). */
+  problems: string[];
 }
 
 export interface LayoutOptions {
@@ -69,6 +71,13 @@ export interface LayoutOptions {
   systemDataSize?: number;
   /** Requested image file size, for all volumes or per volume name; a trailing system-data grows to fill it. */
   imageSize?: number | Record<string, number>;
+  /**
+   * What to do with the rules only an image imposes (partition table room, sector
+   * alignment, sizes known at build time): 'enforce' (default, a build) throws;
+   * 'report' lists them in VolumeLayout.problems, for `gadget validate`, which
+   * like snapd's validation accepts a gadget with e.g. `offset: 12345`.
+   */
+  imageRules?: 'enforce' | 'report';
 }
 
 function fail(message: string): never {
@@ -94,7 +103,7 @@ function structureName(s: { name: string; yamlIndex: number }): string {
   return s.name !== '' ? `"${s.name}"` : `#${s.yamlIndex}`;
 }
 
-function placeStructures(volume: GadgetVolume, seeded: boolean, options: LayoutOptions): StructureLayout[] {
+function placeStructures(volume: GadgetVolume, schema: Schema, seeded: boolean, options: LayoutOptions): StructureLayout[] {
   const out: StructureLayout[] = [];
   let previousEnd = 0;
   for (const s of volume.structures) {
@@ -110,7 +119,7 @@ function placeStructures(volume: GadgetVolume, seeded: boolean, options: LayoutO
       name: s.name,
       role: s.role,
       type: s.type,
-      partitionType: partition ? partitionTypeFor(s.type, volume.schema) : '',
+      partitionType: partition ? partitionTypeFor(s.type, schema) : '',
       filesystem: s.filesystem,
       label: s.label,
       id: s.id,
@@ -126,26 +135,28 @@ function placeStructures(volume: GadgetVolume, seeded: boolean, options: LayoutO
   return out;
 }
 
-function checkPlacement(volume: GadgetVolume, structures: StructureLayout[], sectorSize: SectorSize): void {
-  const tableEnd = volume.schema === 'gpt' ? gptPrimarySectors(sectorSize) * sectorSize : 512;
-  const tableName = volume.schema === 'gpt' ? 'GPT header or GPT partition table' : 'MBR partition table';
+function placementProblems(volume: GadgetVolume, schema: Schema, structures: StructureLayout[], sectorSize: SectorSize): string[] {
+  const problems: string[] = [];
+  const tableEnd = schema === 'gpt' ? gptPrimarySectors(sectorSize) * sectorSize : 512;
+  const tableName = schema === 'gpt' ? 'GPT header or GPT partition table' : 'MBR partition table';
   let previous: StructureLayout | undefined;
   for (const s of structures) {
     const name = structureName(s);
     if (s.role !== 'mbr' && s.offset < tableEnd) {
-      fail(`cannot lay out volume "${volume.name}": structure ${name} overlaps ${tableName} (the first ${tableEnd} bytes with ${sectorSize}-byte sectors); move its "offset" to ${tableEnd} or later`);
+      problems.push(`cannot lay out volume "${volume.name}": structure ${name} overlaps ${tableName} (the first ${tableEnd} bytes with ${sectorSize}-byte sectors); move its "offset" to ${tableEnd} or later`);
     }
     if (previous && s.offset < previous.offset + previous.size) {
-      fail(`cannot lay out volume "${volume.name}": structure ${name} overlaps with the preceding structure ${structureName(previous)}; lower the system-data size or move the structure`);
+      problems.push(`cannot lay out volume "${volume.name}": structure ${name} overlaps with the preceding structure ${structureName(previous)}; lower the system-data size or move the structure`);
     }
     if (s.partition && s.offset % sectorSize !== 0) {
-      fail(`cannot lay out volume "${volume.name}": gadget volume structure ${name} offset ${s.offset} is not a multiple of disk sector size ${sectorSize}; align its "offset"`);
+      problems.push(`cannot lay out volume "${volume.name}": gadget volume structure ${name} offset ${s.offset} is not a multiple of disk sector size ${sectorSize}; align its "offset"`);
     }
     if (s.partition && s.size % sectorSize !== 0) {
-      fail(`gadget volume structure ${name} size is not a multiple of disk sector size ${sectorSize}; round its "size" (volume "${volume.name}")`);
+      problems.push(`gadget volume structure ${name} size is not a multiple of disk sector size ${sectorSize}; round its "size" (volume "${volume.name}")`);
     }
     previous = s;
   }
+  return problems;
 }
 
 function requestedSize(options: LayoutOptions, volume: string): number | undefined {
@@ -161,20 +172,32 @@ function fillWithSystemData(structures: StructureLayout[], end: number, sectorSi
   }
 }
 
-function checkSizes(volume: GadgetVolume, structures: StructureLayout[]): void {
+function sizeProblems(volume: GadgetVolume, structures: StructureLayout[], imageRules: 'enforce' | 'report'): string[] {
+  const problems: string[] = [];
   for (const s of structures) {
     if (s.size > 0) continue;
+    // the implicit system-data is sized at build time from the root filesystem: only a build needs its size
+    if (s.implicit && imageRules === 'report') continue;
     const what = s.implicit ? `implicit system-data structure "${s.label}"` : `system-data structure ${structureName(s)}`;
-    fail(`cannot lay out volume "${volume.name}": ${what} has no size; give the root filesystem size or an image size to fill`);
+    problems.push(`cannot lay out volume "${volume.name}": ${what} has no size; give the root filesystem size or an image size to fill`);
   }
+  return problems;
+}
+
+/** The partition table a volume gets in an image; emmc and partial-schema volumes get none. */
+function imageSchema(volume: GadgetVolume): Schema {
+  if (volume.schema === 'mbr' || volume.schema === 'gpt') return volume.schema;
+  return fail(`cannot lay out volume "${volume.name}" as an image: ${volume.schema === 'emmc' ? 'emmc volumes describe hardware partitions and get no image' : 'its schema is left to an installer'}`);
 }
 
 /** Lays one volume out; exported for callers that work volume by volume. */
 export function layoutVolume(volume: GadgetVolume, options: LayoutOptions & { seeded: boolean }): VolumeLayout {
   const { sectorSize } = options;
-  const structures = placeStructures(volume, options.seeded, options);
+  const imageRules = options.imageRules ?? 'enforce';
+  const schema = imageSchema(volume);
+  const structures = placeStructures(volume, schema, options.seeded, options);
   const end = Math.max(0, ...structures.map((s) => s.offset + s.size));
-  const trailer = volume.schema === 'gpt' ? gptBackupSectors(sectorSize) * sectorSize : 0;
+  const trailer = schema === 'gpt' ? gptBackupSectors(sectorSize) * sectorSize : 0;
   const minimal = alignUp(end, sectorSize) + trailer;
   let size = minimal;
   const requested = requestedSize(options, volume.name);
@@ -185,24 +208,30 @@ export function layoutVolume(volume: GadgetVolume, options: LayoutOptions & { se
     size = alignUp(requested, sectorSize);
     fillWithSystemData(structures, size - trailer, sectorSize);
   }
-  checkSizes(volume, structures);
-  checkPlacement(volume, structures, sectorSize);
+  const problems = [...sizeProblems(volume, structures, imageRules), ...placementProblems(volume, schema, structures, sectorSize)];
+  if (imageRules === 'enforce' && problems.length > 0) fail(problems[0]!);
   return {
     name: volume.name,
-    schema: volume.schema,
+    schema,
     bootloader: volume.bootloader,
     id: volume.id,
     sectorSize,
     size,
     structures,
+    problems,
   };
 }
 
-/** Computes offsets, sizes and image sizes for every volume of a validated gadget; throws invalid-layout. */
+/**
+ * Computes offsets, sizes and image sizes for every volume of a validated
+ * gadget that becomes an image file: emmc volumes are left out (their
+ * content is written to the hardware partitions on the device, as
+ * ubuntu-image does); throws invalid-layout.
+ */
 export function layoutGadget(gadget: Gadget, options: LayoutOptions): VolumeLayout[] {
   if (options.sectorSize !== 512 && options.sectorSize !== 4096) {
     fail(`cannot use sector size ${String(options.sectorSize)}; use 512 or 4096`);
   }
   const seeded = isSeeded(gadget);
-  return gadget.volumes.map((v) => layoutVolume(v, { ...options, seeded }));
+  return gadget.volumes.filter((v) => v.schema !== 'emmc').map((v) => layoutVolume(v, { ...options, seeded }));
 }

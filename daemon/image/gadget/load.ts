@@ -1,5 +1,8 @@
 import { imageError } from '../errors.js';
+import { checkVolumeAssignments } from './assignment-rules.js';
+import { checkConnections, checkDefaults } from './config-rules.js';
 import { applyImplicit, rulesetFor } from './implicit.js';
+import { checkPartial } from './partial-rules.js';
 import { parseGadgetYaml } from './parse.js';
 import { checkRoles } from './role-rules.js';
 import type { Bootloader, Gadget, GadgetStructure, GadgetVolume, ModelTraits } from './types.js';
@@ -13,6 +16,12 @@ export interface LoadGadgetOptions {
    * that declares none (UC16/18 gadgets such as pc and pi), as ubuntu-image does. Default true.
    */
   implicitSystemData?: boolean;
+  /**
+   * Accept volumes that leave parts to an installer (`partial:`), as snapd's
+   * validation does: `gadget validate` sets it. An image build leaves it unset,
+   * and such a gadget is refused after all the other rules passed.
+   */
+  acceptPartial?: boolean;
 }
 
 const bootloaders: readonly Bootloader[] = ['grub', 'u-boot', 'android-boot', 'lk', 'piboot'];
@@ -44,6 +53,7 @@ function checkBootloaders(volumes: readonly GadgetVolume[], model: ModelTraits |
 function withImplicitSystemData(volumes: GadgetVolume[]): GadgetVolume[] {
   if (volumes.length !== 1) return volumes;
   const volume = volumes[0]!;
+  if (volume.partial.length > 0 || volume.schema === 'emmc') return volumes;
   if (volume.structures.some((s) => s.role === 'system-data' || s.offset === undefined)) return volumes;
   const farthest = Math.max(0, ...volume.structures.map((s) => s.offset! + s.size));
   const writable: GadgetStructure = {
@@ -73,24 +83,53 @@ function withSeedLabels(volumes: GadgetVolume[]): GadgetVolume[] {
   }));
 }
 
-/** Parses and validates meta/gadget.yaml text by snapd's and ubuntu-image's rules; throws invalid-gadget. */
+/** The refusal to build an image of a partial gadget: it is valid, but an installer must complete it first. */
+function checkBuildable(volumes: readonly GadgetVolume[]): void {
+  for (const v of volumes) {
+    if (v.partial.length === 0) continue;
+    fail(
+      `cannot build an image of gadget volume "${v.name}": it leaves ${v.partial.join(', ')} to an installer (partial: [${v.partial.join(', ')}]); ` +
+        'such a gadget is valid for installers, but an image needs every volume described in full: give the missing values and drop "partial"',
+    );
+  }
+}
+
+/**
+ * Parses and validates meta/gadget.yaml text by snapd's and ubuntu-image's rules,
+ * in snapd's order (configuration stanzas, each volume, bootloaders, volume
+ * assignments, roles); throws invalid-gadget.
+ */
 export function loadGadget(text: string, options: LoadGadgetOptions = {}): Gadget {
   const parsed = parseGadgetYaml(text);
+  const configProblem = checkDefaults(parsed.defaults) ?? checkConnections(parsed.connections);
+  if (configProblem) fail(configProblem);
   if (parsed.volumes.length === 0) {
+    if (options.model && !options.model.classic) {
+      fail('bootloader not declared in any volume: the gadget.yaml has no volumes; describe the device\'s volumes under "volumes"');
+    }
     fail('no volume in the gadget.yaml; specify at least one volume under "volumes"');
   }
   const rs = rulesetFor(options.model);
   const volumes: GadgetVolume[] = [];
   for (const pv of parsed.volumes) {
-    const draft = applyImplicit(pv, rs);
+    if (pv.empty) fail(`volume "${pv.name}" stanza is empty; describe its "structure" list or remove it`);
+    const partial = checkPartial(pv.name, pv.partial);
+    if (typeof partial === 'string') fail(partial);
+    const draft = applyImplicit(pv, rs, partial);
     if (typeof draft === 'string') fail(`invalid volume "${pv.name}": ${draft}`);
-    const volume = checkVolume(draft);
+    const volume = checkVolume(draft, partial);
     if (typeof volume === 'string') fail(`invalid volume "${pv.name}": ${volume}`);
     volumes.push(volume);
   }
   checkBootloaders(volumes, options.model);
+  const volumeAssignments = checkVolumeAssignments(parsed.volumeAssignments, volumes.map((v) => v.name));
+  if (typeof volumeAssignments === 'string') fail(volumeAssignments);
   const roleProblem = checkRoles(volumes, options.model);
   if (roleProblem) fail(roleProblem);
+  if (!options.acceptPartial) checkBuildable(volumes);
   const labelled = withSeedLabels(volumes);
-  return { volumes: options.implicitSystemData === false ? labelled : withImplicitSystemData(labelled) };
+  return {
+    volumes: options.implicitSystemData === false ? labelled : withImplicitSystemData(labelled),
+    volumeAssignments,
+  };
 }

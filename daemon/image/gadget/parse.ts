@@ -33,6 +33,8 @@ export interface ParsedStructure {
 
 export interface ParsedVolume {
   name: string;
+  /** True for a stanza with nothing under it (`pc:`), which snapd refuses after decoding. */
+  empty: boolean;
   schema: string;
   bootloader: string;
   id: string;
@@ -40,8 +42,30 @@ export interface ParsedVolume {
   structures: ParsedStructure[];
 }
 
+/** One side of a `connections:` entry, `(<snap-id>|system):name`; both parts '' when not given. */
+export interface ParsedConnectionEnd {
+  snapId: string;
+  name: string;
+}
+
+export interface ParsedConnection {
+  plug: ParsedConnectionEnd;
+  slot: ParsedConnectionEnd;
+}
+
+/** One `volume-assignments:` variant: volume names mapped to device paths, in file order. */
+export interface ParsedAssignment {
+  name: string;
+  assignments: { volume: string; device: string }[];
+}
+
 export interface ParsedGadget {
+  /** Keys of the `defaults:` mapping, in file order. */
+  defaults: string[];
+  connections: ParsedConnection[];
+  /** Empty when the file has no `volumes:` key or leaves it empty. */
   volumes: ParsedVolume[];
+  volumeAssignments: ParsedAssignment[];
 }
 
 type YamlMap = Map<string, YamlValue>;
@@ -52,6 +76,11 @@ class DecodeError extends Error {}
 
 function fail(path: string, problem: string): never {
   throw new DecodeError(`${path}: ${problem}`);
+}
+
+/** A failure snapd reports with its own text: that text first, so a search finds it, then where it is. */
+function failAt(path: string, snapdText: string): never {
+  throw new DecodeError(`${snapdText} (at ${path})`);
 }
 
 function asMap(value: YamlValue, path: string): YamlMap | undefined {
@@ -73,7 +102,7 @@ function asString(value: YamlValue | undefined, path: string): string {
 }
 
 function unwrap<T>(parsed: Parsed<T>, path: string): T {
-  if (!parsed.ok) fail(path, parsed.error);
+  if (!parsed.ok) failAt(path, parsed.error);
   return parsed.value;
 }
 
@@ -105,7 +134,7 @@ function parseUpdate(value: YamlValue | undefined, path: string): ParsedStructur
   const map = asMap(value ?? null, path) ?? emptyMap;
   const edition = asString(map.get('edition'), `${path}.edition`);
   if (edition !== '' && !/^[0-9]+$/.test(edition)) {
-    fail(`${path}.edition`, `"edition" must be a positive number, not "${edition}"`);
+    failAt(`${path}.edition`, `"edition" must be a positive number, not "${edition}"`);
   }
   const preserve = asList(map.get('preserve') ?? null, `${path}.preserve`).map((item, i) =>
     asString(item, `${path}.preserve[${i}]`),
@@ -138,10 +167,10 @@ function parseStructure(value: YamlValue, path: string): ParsedStructure {
 
 function parseVolume(name: string, value: YamlValue): ParsedVolume {
   const path = `volumes.${name}`;
-  const map = asMap(value, path);
-  if (!map) throw new DecodeError(`volume "${name}" stanza is empty; describe its "structure" list or remove it`);
+  const map = asMap(value, path) ?? emptyMap;
   return {
     name,
+    empty: value === null,
     schema: asString(map.get('schema'), `${path}.schema`),
     bootloader: asString(map.get('bootloader'), `${path}.bootloader`),
     id: asString(map.get('id'), `${path}.id`),
@@ -152,7 +181,53 @@ function parseVolume(name: string, value: YamlValue): ParsedVolume {
   };
 }
 
-/** Decodes gadget.yaml text into typed fields; throws invalid-gadget naming the field on malformed input. */
+/** Parses `(<snap-id>|system):name` as snapd does: exactly one colon, neither side empty. */
+function parseConnectionEnd(value: YamlValue | undefined, path: string, side: 'plug' | 'slot'): ParsedConnectionEnd {
+  if (value === undefined || value === null) return { snapId: '', name: '' };
+  const text = asString(value, path);
+  const parts = text.split(':');
+  if (parts.length !== 2 || parts[0] === '' || parts[1] === '') {
+    failAt(path, `in gadget connection ${side}: expected "(<snap-id>|system):name" not "${text}"`);
+  }
+  return { snapId: parts[0]!, name: parts[1]! };
+}
+
+function parseConnections(value: YamlValue): ParsedConnection[] {
+  return asList(value, 'connections').map((item, i) => {
+    const path = `connections[${i}]`;
+    const map = asMap(item, path) ?? emptyMap;
+    return {
+      plug: parseConnectionEnd(map.get('plug'), `${path}.plug`, 'plug'),
+      slot: parseConnectionEnd(map.get('slot'), `${path}.slot`, 'slot'),
+    };
+  });
+}
+
+function parseDefaults(value: YamlValue): string[] {
+  const map = asMap(value, 'defaults') ?? emptyMap;
+  for (const [key, v] of map) asMap(v, `defaults.${key}`);
+  return [...map.keys()];
+}
+
+function parseAssignments(value: YamlValue): ParsedAssignment[] {
+  return asList(value, 'volume-assignments').map((item, i) => {
+    const path = `volume-assignments[${i}]`;
+    const map = asMap(item, path) ?? emptyMap;
+    const assignment = asMap(map.get('assignment') ?? null, `${path}.assignment`) ?? emptyMap;
+    return {
+      name: asString(map.get('assignment-name'), `${path}.assignment-name`),
+      assignments: [...assignment].map(([volume, v]) => {
+        const device = asMap(v, `${path}.assignment.${volume}`) ?? emptyMap;
+        return { volume, device: asString(device.get('device'), `${path}.assignment.${volume}.device`) };
+      }),
+    };
+  });
+}
+
+/**
+ * Decodes gadget.yaml text into typed fields, top-level keys in file order as
+ * yaml.v2 meets them; throws invalid-gadget naming the field on malformed input.
+ */
 export function parseGadgetYaml(text: string): ParsedGadget {
   try {
     let tree: YamlValue;
@@ -162,8 +237,16 @@ export function parseGadgetYaml(text: string): ParsedGadget {
       throw new DecodeError((err as Error).message);
     }
     const top = asMap(tree, 'top level') ?? emptyMap;
-    const volumes = asMap(top.get('volumes') ?? null, 'volumes') ?? emptyMap;
-    return { volumes: [...volumes].map(([name, v]) => parseVolume(name, v)) };
+    const out: ParsedGadget = { defaults: [], connections: [], volumes: [], volumeAssignments: [] };
+    for (const [key, value] of top) {
+      if (key === 'volumes') {
+        const volumes = asMap(value, 'volumes') ?? emptyMap;
+        out.volumes = [...volumes].map(([name, v]) => parseVolume(name, v));
+      } else if (key === 'defaults') out.defaults = parseDefaults(value);
+      else if (key === 'connections') out.connections = parseConnections(value);
+      else if (key === 'volume-assignments') out.volumeAssignments = parseAssignments(value);
+    }
+    return out;
   } catch (err) {
     if (err instanceof DecodeError) throw imageError('invalid-gadget', `cannot parse gadget metadata: ${err.message}`);
     throw err;

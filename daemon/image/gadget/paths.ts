@@ -33,7 +33,8 @@ export function checkSnapPath(what: string, path: string): string | undefined {
     return `${what} "${path}" is absolute; use a path relative to the root of the gadget snap`;
   }
   if (hasDotDot(path)) {
-    return `${what} "${path}" contains "../", which could reach outside the gadget snap; use a path inside the snap`;
+    // ubuntu-image's words first ("... contains "../". This is disallowed for security purposes")
+    return `${what} "${path}" contains "../", which is disallowed for security purposes: it could reach outside the gadget snap; use a path inside the snap`;
   }
   return undefined;
 }

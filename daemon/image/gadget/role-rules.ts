@@ -1,3 +1,4 @@
+import { checkEmmcName, checkEmmcVolume } from './emmc-rules.js';
 import { linuxFilesystem } from './implicit.js';
 import type { GadgetStructure, GadgetVolume, ModelTraits } from './types.js';
 import { structureRef } from './volume-rules.js';
@@ -139,12 +140,20 @@ export function checkRoles(volumes: readonly GadgetVolume[], model: ModelTraits 
 
   const reserved = hasModes ? reservedWithModes : reservedWithoutModes;
   for (const v of volumes) {
+    if (v.schema === 'emmc') {
+      const problem = checkEmmcVolume(v);
+      if (problem) return `invalid volume "${v.name}": ${problem}`;
+    }
     for (const s of v.structures) {
-      if (s.role !== '' || s.label === '') continue;
-      for (const label of reserved) {
-        if (hasLabel(s, label)) {
-          return `invalid volume "${v.name}": invalid structure ${structureRef(s.yamlIndex, s.name)}: label "${s.label}" is reserved; use another label or the matching role`;
+      const where = `invalid volume "${v.name}": invalid structure ${structureRef(s.yamlIndex, s.name)}`;
+      if (s.role === '' && s.label !== '') {
+        for (const label of reserved) {
+          if (hasLabel(s, label)) return `${where}: label "${s.label}" is reserved; use another label or the matching role`;
         }
+      }
+      if (v.schema === 'emmc') {
+        const problem = checkEmmcName(s.name);
+        if (problem) return `${where}: ${problem}`;
       }
     }
   }

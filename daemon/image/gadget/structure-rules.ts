@@ -2,7 +2,8 @@ import type { DraftStructure } from './implicit.js';
 import { isKernelRef, parseKernelRef } from './kernel-ref.js';
 import { checkSnapPath, checkTargetPath } from './paths.js';
 import type { ParsedContent } from './parse.js';
-import type { Filesystem, GadgetStructure, Role, Schema, StructureContent } from './types.js';
+import { iecString } from './quantity.js';
+import type { Filesystem, GadgetStructure, PartialProperty, Role, Schema, StructureContent } from './types.js';
 
 /**
  * The rules one structure must follow on its own (snapd gadget.go
@@ -47,7 +48,17 @@ export function hasFilesystem(s: { filesystem: string }): boolean {
   return s.filesystem !== '' && s.filesystem !== 'none';
 }
 
-function checkType(type: string, schema: Schema): string | undefined {
+/**
+ * True when the structure will carry a filesystem (snapd HasFilesystem): one is named, or,
+ * in a volume that leaves filesystems to an installer, it is a partition without one.
+ */
+export function expectsFilesystem(s: { filesystem: string; type: string }, partial: readonly PartialProperty[]): boolean {
+  if (hasFilesystem(s)) return true;
+  if (s.type === 'bare' || s.type === 'mbr') return false;
+  return partial.includes('filesystem');
+}
+
+function checkType(type: string, schema: Schema | '', partialSchema: boolean): string | undefined {
   const bad = (why: string) => `invalid type "${type}": ${why}`;
   const forms = 'use 2 upper-case hex digits (MBR), a GUID (GPT), "XX,GUID" (both), "bare" or "mbr"';
   if (type === '') return `invalid type "": type is not specified; set "type": ${forms}`;
@@ -65,6 +76,12 @@ function checkType(type: string, schema: Schema): string | undefined {
     if (code.length !== 2 || guid.length !== 36 || !validTypeId.test(code) || !validGuid.test(guid)) {
       return bad('invalid format of hybrid type; write it as 2 upper-case hex digits, a comma and a GUID, e.g. "EF,C12A7328-F81F-11D2-BA4B-00A0C93EC93B"');
     }
+  }
+  if (partialSchema) {
+    if (isGpt || isMbr) {
+      return bad('both MBR type and GUID structure type needs to be defined on partial schemas; write it as "XX,GUID", which fits either table');
+    }
+    return undefined;
   }
   if (schema !== 'gpt' && isGpt) {
     return bad(`GUID structure type with non-GPT schema "${schema}"; use a hybrid "XX,GUID" type or schema gpt`);
@@ -96,7 +113,7 @@ function checkRole(s: DraftStructure): string | undefined {
   }
   if (role === 'system-boot-state') {
     if (s.minSize !== s.size) return bad('system-boot-state role does not support min-size; remove "min-size"');
-    if (s.size < 1024 * 1024) return bad('system-boot-state partition must be at least 1 MiB; raise "size"');
+    if (s.size < 1024 * 1024) return bad(`system-boot-state partition must be at least 1 MiB, got ${iecString(s.size)}; raise "size"`);
     if (hasFilesystem(s)) return bad('system-boot-state role must have no filesystem; remove "filesystem"');
     if (s.type.toUpperCase() !== systemBootStateGuid) {
       return bad(`system-boot-state role requires type ${systemBootStateGuid}, got ${s.type}`);
@@ -137,11 +154,13 @@ function toContent(c: ParsedContent, fs: boolean): StructureContent {
   return out;
 }
 
-/** Checks one structure's own rules; returns the problem text or the typed structure. */
-export function checkStructure(s: DraftStructure, schema: Schema): GadgetStructure | string {
-  if (s.size === 0) return 'missing size; set "size" in bytes or with an M or G suffix';
-  if (s.minSize > s.size) return `min-size (${s.minSize}) is bigger than size (${s.size}); lower "min-size" or raise "size"`;
-  const typeProblem = checkType(s.type, schema);
+/** Checks one structure's own rules, relaxed by the volume's `partial:` list; returns the problem text or the typed structure. */
+export function checkStructure(s: DraftStructure, schema: Schema | '', partial: readonly PartialProperty[] = []): GadgetStructure | string {
+  if (!(partial.includes('size') && s.size === 0)) {
+    if (s.size === 0) return 'missing size; set "size" in bytes or with an M or G suffix';
+    if (s.minSize > s.size) return `min-size (${s.minSize}) is bigger than size (${s.size}); lower "min-size" or raise "size"`;
+  }
+  const typeProblem = checkType(s.type, schema, partial.includes('schema'));
   if (typeProblem) return typeProblem;
   const roleProblem = checkRole(s);
   if (roleProblem) return roleProblem;
@@ -151,7 +170,7 @@ export function checkStructure(s: DraftStructure, schema: Schema): GadgetStructu
   if (s.id !== '' && !validGuid.test(s.id)) {
     return `invalid id "${s.id}": partition ID must be a GUID; write it as 8-4-4-4-12 hex digits`;
   }
-  const fs = hasFilesystem(s);
+  const fs = expectsFilesystem(s, partial);
   for (const [i, c] of s.content.entries()) {
     const problem = fs ? checkFileContent(c) : checkBareContent(c);
     if (problem) return `invalid content #${i}: ${problem}`;

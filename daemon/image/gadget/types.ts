@@ -3,6 +3,15 @@ import type { RelativeOffset } from './quantity.js';
 /** Partitioning schemes a volume can use in an image. */
 export type Schema = 'mbr' | 'gpt';
 
+/**
+ * What a volume's `schema` may say: a partition table, or `emmc` for the
+ * hardware boot partitions of an eMMC (UC24), which get no image of their own.
+ */
+export type VolumeSchema = Schema | 'emmc';
+
+/** Parts of a volume a gadget may leave for an installer to fill in (snapd PartialProperty). */
+export type PartialProperty = 'size' | 'filesystem' | 'schema' | 'structure';
+
 /** Bootloaders snapd knows; exactly one volume of a gadget names one. */
 export type Bootloader = 'grub' | 'u-boot' | 'android-boot' | 'lk' | 'piboot';
 
@@ -64,9 +73,13 @@ export interface GadgetStructure {
   id: string;
   /** '' when not given. */
   filesystem: Filesystem | '';
+  /** 0 when left to an installer (`partial: [size]`) and in an emmc volume. */
   size: number;
   minSize: number;
-  /** Explicit offset, or the one snapd derives from the previous structure; undefined when it cannot be known. */
+  /**
+   * Explicit offset, or the one snapd derives from the previous structure; undefined when
+   * it cannot be known (after a min-size or partial-size structure); 0 in an emmc volume.
+   */
   offset: number | undefined;
   offsetWrite: RelativeOffset | undefined;
   content: StructureContent[];
@@ -78,7 +91,10 @@ export interface GadgetStructure {
 /** One volume: the disk image it describes. */
 export interface GadgetVolume {
   name: string;
-  schema: Schema;
+  /** '' only when the schema is left partial. */
+  schema: VolumeSchema | '';
+  /** What the gadget leaves for an installer (`partial:`); such a volume validates but cannot be built into an image. */
+  partial: PartialProperty[];
   bootloader: Bootloader | '';
   /** Volume `id` as written ('' when absent); a GUID here becomes the GPT disk GUID. */
   id: string;
@@ -86,9 +102,16 @@ export interface GadgetVolume {
   structures: GadgetStructure[];
 }
 
+/** One `volume-assignments:` variant (UC24): which device each volume goes to on one kind of device. */
+export interface VolumeAssignment {
+  name: string;
+  assignments: { volume: string; device: string }[];
+}
+
 /** A parsed and validated gadget.yaml; volumes keep their order in the file. */
 export interface Gadget {
   volumes: GadgetVolume[];
+  volumeAssignments: VolumeAssignment[];
 }
 
 /** What the gadget rules need to know about the model; leave it out for generic (model-less) checks. */

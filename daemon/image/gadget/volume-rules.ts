@@ -1,6 +1,7 @@
+import { checkEmmcStructure } from './emmc-rules.js';
 import type { DraftStructure, DraftVolume } from './implicit.js';
 import { checkStructure } from './structure-rules.js';
-import type { GadgetStructure, GadgetVolume, Schema } from './types.js';
+import type { GadgetStructure, GadgetVolume, PartialProperty, VolumeSchema } from './types.js';
 
 /**
  * The rules a volume must follow (snapd gadget.go validateVolume and
@@ -66,22 +67,22 @@ function checkCross(structures: GadgetStructure[]): string | undefined {
   return undefined;
 }
 
-/** Checks a volume with implicit values applied; returns the problem text (without the volume prefix) or the typed volume. */
-export function checkVolume(draft: DraftVolume): GadgetVolume | string {
+const schemas: readonly VolumeSchema[] = ['mbr', 'gpt', 'emmc'];
+
+/** Checks a volume with implicit values applied and its checked `partial:` list; returns the problem text (without the volume prefix) or the typed volume. */
+export function checkVolume(draft: DraftVolume, partial: readonly PartialProperty[] = []): GadgetVolume | string {
   if (!validVolumeName.test(draft.name)) {
     return 'invalid name; use letters, digits and dashes, starting with a letter or digit (2 characters or more)';
   }
-  if (draft.partial.length > 0) {
-    return `partial gadgets (partial: ${draft.partial.join(', ')}) cannot be built into images; describe the volume fully`;
+  const partialSchema = partial.includes('schema');
+  if (!partialSchema && !(schemas as readonly string[]).includes(draft.schema)) {
+    return `invalid schema "${draft.schema}"; use "mbr", "gpt" or, for eMMC boot partitions, "emmc"`;
   }
-  if (draft.schema !== 'mbr' && draft.schema !== 'gpt') {
-    return `invalid schema "${draft.schema}"; use "mbr" or "gpt"`;
-  }
-  const schema: Schema = draft.schema;
+  const schema = draft.schema as VolumeSchema | '';
   const names = new Set<string>();
   const structures: GadgetStructure[] = [];
   for (const s of draft.structures as DraftStructure[]) {
-    const checked = checkStructure(s, schema);
+    const checked = schema === 'emmc' ? checkEmmcStructure(s) : checkStructure(s, schema, partial);
     if (typeof checked === 'string') return `invalid structure ${structureRef(s.yamlIndex, s.name)}: ${checked}`;
     if (s.name !== '') {
       if (names.has(s.name)) return `structure name "${s.name}" is not unique; give each structure its own name`;
@@ -89,11 +90,13 @@ export function checkVolume(draft: DraftVolume): GadgetVolume | string {
     }
     structures.push(checked);
   }
-  const crossProblem = checkCross(structures);
+  // hardware partitions do not share an address space: nothing to overlap
+  const crossProblem = schema === 'emmc' ? undefined : checkCross(structures);
   if (crossProblem) return crossProblem;
   return {
     name: draft.name,
     schema,
+    partial: [...partial],
     bootloader: draft.bootloader as GadgetVolume['bootloader'],
     id: draft.id,
     structures,

@@ -160,3 +160,16 @@ describe('checkGadgetContent', () => {
     assert.equal(message, 'structure #0, content source:$kernel:dtbs/dtbs/overlays/: source path does not exist; add it to the kernel snap or fix the path');
   });
 });
+
+describe('checkGadgetContent with emmc volumes', () => {
+  const emmc = (image: string) =>
+    'volumes:\n  pc:\n    bootloader: grub\n    structure:\n      - {name: mbr, type: mbr, size: 440, content: [{image: pc-boot.img}]}\n' +
+    `  my-emmc:\n    schema: emmc\n    structure:\n      - {name: boot0, content: [{image: ${image}}]}\n`;
+
+  test('finds the images of the hardware partitions, whatever their size (the hardware sets the room)', async () => {
+    const dir = await makeTree(join(root, 'emmc'), { 'pc-boot.img': 440, 'boot0.img': 4 * 1024 * 1024 });
+    const checked = await checkGadgetContent(loadGadget(emmc('boot0.img')), { gadgetDir: dir });
+    assert.deepEqual(checked.find((c) => c.volume === 'my-emmc')!.images.map((i) => [i.image, i.size]), [['boot0.img', 4 * 1024 * 1024]]);
+    assert.match(await contentError(checkGadgetContent(loadGadget(emmc('missing.img')), { gadgetDir: dir })), /structure #0 \("boot0"\): content "missing.img": source path does not exist/);
+  });
+});

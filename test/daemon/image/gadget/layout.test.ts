@@ -149,3 +149,30 @@ describe('layoutGadget', () => {
     );
   });
 });
+
+describe('layoutGadget for what a build makes of UC24 gadgets', () => {
+  const emmc =
+    'volumes:\n  pc:\n    bootloader: grub\n    structure:\n      - {name: mbr, type: mbr, size: 440}\n' +
+    '      - {name: data, role: system-data, type: "83,0FC63DAF-8483-4772-8E79-3D69D8477DE4", filesystem: ext4, size: 4M}\n' +
+    '  my-emmc:\n    schema: emmc\n    structure:\n      - {name: boot0, content: [{image: boot0.img}]}\n';
+
+  test('makes no image of an emmc volume: its content goes to the hardware boot partitions on the device', () => {
+    const g = loadGadget(emmc);
+    assert.deepEqual(g.volumes.map((v) => [v.name, v.schema]), [['pc', 'gpt'], ['my-emmc', 'emmc']]);
+    assert.deepEqual(layoutGadget(g, { sectorSize: 512 }).map((v) => v.name), ['pc']);
+  });
+
+  test("reports the image rules as problems instead of refusing, for validation without a build", () => {
+    const yaml = 'volumes:\n  vol:\n    schema: mbr\n    bootloader: u-boot\n    structure:\n      - {name: boot, type: 0C, filesystem: vfat, offset: 12345, size: 88888}\n';
+    const g = loadGadget(yaml, { implicitSystemData: false });
+    assert.throws(() => layoutGadget(g, { sectorSize: 512 }), {
+      message: 'cannot lay out volume "vol": gadget volume structure "boot" offset 12345 is not a multiple of disk sector size 512; align its "offset"',
+    });
+    const [v] = layoutGadget(g, { sectorSize: 512, imageRules: 'report' });
+    assert.equal(v!.structures[0]!.offset, 12345);
+    assert.deepEqual(v!.problems, [
+      'cannot lay out volume "vol": gadget volume structure "boot" offset 12345 is not a multiple of disk sector size 512; align its "offset"',
+      'gadget volume structure "boot" size is not a multiple of disk sector size 512; round its "size" (volume "vol")',
+    ]);
+  });
+});

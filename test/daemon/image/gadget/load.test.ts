@@ -138,19 +138,19 @@ const invalid: { name: string; yaml: string; options?: LoadGadgetOptions; messag
   { name: 'duplicate keys', yaml: 'volumes:\nvolumes:\n', message: 'cannot parse gadget metadata: Map keys must be unique' },
   { name: 'volumes as a list', yaml: 'volumes:\n  - pc\n', message: 'cannot parse gadget metadata: volumes: expected a mapping' },
   { name: 'no volumes', yaml: 'defaults: {}\n', message: 'no volume in the gadget.yaml; specify at least one volume under "volumes"' },
-  { name: 'an empty volume', yaml: 'volumes:\n  pc:\n', message: 'cannot parse gadget metadata: volume "pc" stanza is empty; describe its "structure" list or remove it' },
-  { name: 'a bad size suffix', yaml: volume(`      - name: x\n        type: bare\n        size: 1K\n`), message: 'cannot parse gadget metadata: volumes.pc.structure[0].size: cannot parse size "1K": invalid suffix "K"' },
-  { name: 'a negative size', yaml: volume(`      - name: x\n        type: bare\n        size: -1\n`), message: 'cannot parse gadget metadata: volumes.pc.structure[0].size: cannot parse size "-1": size cannot be negative' },
-  { name: 'a size without a number', yaml: volume(`      - name: x\n        type: bare\n        size: M\n`), message: 'cannot parse gadget metadata: volumes.pc.structure[0].size: cannot parse size "M": no numerical prefix' },
-  { name: 'a fractional offset', yaml: volume(`      - name: x\n        type: bare\n        size: 1M\n        offset: 1.5M\n`), message: 'cannot parse gadget metadata: volumes.pc.structure[0].offset: cannot parse offset "1.5M": invalid suffix ".5M"' },
-  { name: 'an offset-write without offset', yaml: volume(bare('x', '        offset-write: mbr+\n')), message: 'cannot parse gadget metadata: volumes.pc.structure[0].offset-write: cannot parse relative offset "mbr+": missing offset' },
-  { name: 'an offset-write above 4G', yaml: volume(bare('x', '        offset-write: 5G\n')), message: 'cannot parse gadget metadata: volumes.pc.structure[0].offset-write: cannot parse relative offset "5G": offset above 4G limit' },
-  { name: 'a bad edition', yaml: volume(bare('x', '        update:\n          edition: borked\n')), message: 'cannot parse gadget metadata: volumes.pc.structure[0].update.edition: "edition" must be a positive number, not "borked"' },
+  { name: 'an empty volume', yaml: 'volumes:\n  pc:\n', message: 'volume "pc" stanza is empty; describe its "structure" list or remove it' },
+  { name: 'a bad size suffix', yaml: volume(`      - name: x\n        type: bare\n        size: 1K\n`), message: 'cannot parse gadget metadata: cannot parse size "1K": invalid suffix "K" (at volumes.pc.structure[0].size)' },
+  { name: 'a negative size', yaml: volume(`      - name: x\n        type: bare\n        size: -1\n`), message: 'cannot parse gadget metadata: cannot parse size "-1": size cannot be negative (at volumes.pc.structure[0].size)' },
+  { name: 'a size without a number', yaml: volume(`      - name: x\n        type: bare\n        size: M\n`), message: 'cannot parse gadget metadata: cannot parse size "M": no numerical prefix (at volumes.pc.structure[0].size)' },
+  { name: 'a fractional offset', yaml: volume(`      - name: x\n        type: bare\n        size: 1M\n        offset: 1.5M\n`), message: 'cannot parse gadget metadata: cannot parse offset "1.5M": invalid suffix ".5M" (at volumes.pc.structure[0].offset)' },
+  { name: 'an offset-write without offset', yaml: volume(bare('x', '        offset-write: mbr+\n')), message: 'cannot parse gadget metadata: cannot parse relative offset "mbr+": missing offset (at volumes.pc.structure[0].offset-write)' },
+  { name: 'an offset-write above 4G', yaml: volume(bare('x', '        offset-write: 5G\n')), message: 'cannot parse gadget metadata: cannot parse relative offset "5G": offset above 4G limit (at volumes.pc.structure[0].offset-write)' },
+  { name: 'a bad edition', yaml: volume(bare('x', '        update:\n          edition: borked\n')), message: 'cannot parse gadget metadata: "edition" must be a positive number, not "borked" (at volumes.pc.structure[0].update.edition)' },
   { name: 'a bad unpack', yaml: volume(`      - name: x\n        type: 83,0FC63DAF-8483-4772-8E79-3D69D8477DE4\n        filesystem: ext4\n        size: 1M\n        content:\n          - source: a\n            target: b\n            unpack: maybe\n`), message: 'cannot parse gadget metadata: volumes.pc.structure[0].content[0].unpack: cannot parse "maybe" as a boolean; use true or false' },
   { name: 'a structure list as a mapping', yaml: 'volumes:\n  pc:\n    bootloader: grub\n    structure:\n      name: x\n', message: 'cannot parse gadget metadata: volumes.pc.structure: expected a list' },
   { name: 'an invalid volume name', yaml: 'volumes:\n  p_c:\n    bootloader: grub\n    structure:\n' + bare('x'), message: 'invalid volume "p_c": invalid name; use letters, digits and dashes, starting with a letter or digit (2 characters or more)' },
-  { name: 'an unknown schema', yaml: volume(bare('x'), 'bootloader: grub\n    schema: emmc'), message: 'invalid volume "pc": invalid schema "emmc"; use "mbr" or "gpt"' },
-  { name: 'a partial gadget', yaml: volume(bare('x'), 'bootloader: grub\n    partial: [size]'), message: 'invalid volume "pc": partial gadgets (partial: size) cannot be built into images; describe the volume fully' },
+  { name: 'an unknown schema', yaml: volume(bare('x'), 'bootloader: grub\n    schema: dos'), message: 'invalid volume "pc": invalid schema "dos"; use "mbr", "gpt" or, for eMMC boot partitions, "emmc"' },
+  { name: 'a partial gadget, for a build', yaml: volume(bare('x'), 'bootloader: grub\n    partial: [size]'), message: 'cannot build an image of gadget volume "pc": it leaves size to an installer (partial: [size]); such a gadget is valid for installers, but an image needs every volume described in full: give the missing values and drop "partial"' },
   { name: 'a missing size', yaml: volume(`      - name: x\n        type: bare\n`), message: 'invalid volume "pc": invalid structure #0 ("x"): missing size; set "size" in bytes or with an M or G suffix' },
   { name: 'min-size above size', yaml: volume(bare('x', '        min-size: 2M\n')), message: 'invalid volume "pc": invalid structure #0 ("x"): min-size (2097152) is bigger than size (1048576); lower "min-size" or raise "size"' },
   { name: 'a missing type', yaml: volume(`      - name: x\n        size: 1M\n`), message: 'invalid volume "pc": invalid structure #0 ("x"): invalid type "": type is not specified; set "type": use 2 upper-case hex digits (MBR), a GUID (GPT), "XX,GUID" (both), "bare" or "mbr"' },
@@ -168,7 +168,7 @@ const invalid: { name: string; yaml: string; options?: LoadGadgetOptions; messag
   { name: 'an mbr with an id', yaml: volume(`      - name: mbr\n        type: mbr\n        size: 440\n        id: 12345678-1234-1234-1234-123456789012\n`), message: 'invalid volume "pc": invalid structure #0 ("mbr"): invalid role "mbr": mbr structure must not specify partition ID; remove "id"' },
   { name: 'an mbr with a filesystem', yaml: volume(`      - name: mbr\n        type: mbr\n        size: 440\n        filesystem: vfat\n`), message: 'invalid volume "pc": invalid structure #0 ("mbr"): invalid role "mbr": mbr structures must not specify a file system; remove "filesystem"' },
   { name: 'a system-boot-state without offset', yaml: volume(`      - name: env\n        role: system-boot-state\n        type: 3DE21764-95BD-54BD-A5C3-4ABE786F38A8\n        size: 1M\n`), message: 'invalid volume "pc": invalid structure #0 ("env"): invalid role "system-boot-state": system-boot-state role requires explicit offset' },
-  { name: 'a small system-boot-state', yaml: volume(`      - name: env\n        role: system-boot-state\n        type: 3DE21764-95BD-54BD-A5C3-4ABE786F38A8\n        offset: 1M\n        size: 512\n`), message: 'invalid volume "pc": invalid structure #0 ("env"): invalid role "system-boot-state": system-boot-state partition must be at least 1 MiB; raise "size"' },
+  { name: 'a small system-boot-state', yaml: volume(`      - name: env\n        role: system-boot-state\n        type: 3DE21764-95BD-54BD-A5C3-4ABE786F38A8\n        offset: 1M\n        size: 512\n`), message: 'invalid volume "pc": invalid structure #0 ("env"): invalid role "system-boot-state": system-boot-state partition must be at least 1 MiB, got 512 B; raise "size"' },
   { name: 'an unknown filesystem', yaml: volume(`      - name: x\n        type: 83,0FC63DAF-8483-4772-8E79-3D69D8477DE4\n        filesystem: btrfs\n        size: 1M\n`), message: 'invalid volume "pc": invalid structure #0 ("x"): invalid filesystem "btrfs"; use one of none, vfat, vfat-16, vfat-32, ext4' },
   { name: 'a malformed partition id', yaml: volume(`      - name: x\n        type: 83,0FC63DAF-8483-4772-8E79-3D69D8477DE4\n        id: 1234\n        size: 1M\n`), message: 'invalid volume "pc": invalid structure #0 ("x"): invalid id "1234": partition ID must be a GUID; write it as 8-4-4-4-12 hex digits' },
   { name: 'file content in a bare structure', yaml: volume(bare('x', '        content:\n          - source: a\n            target: b\n')), message: 'invalid volume "pc": invalid structure #0 ("x"): invalid content #0: cannot use non-image content for bare file system; use "image" entries or give the structure a filesystem' },
@@ -176,10 +176,10 @@ const invalid: { name: string; yaml: string; options?: LoadGadgetOptions; messag
   { name: 'image content in a filesystem', yaml: volume(`      - name: x\n        type: 83,0FC63DAF-8483-4772-8E79-3D69D8477DE4\n        filesystem: ext4\n        size: 1M\n        content:\n          - image: a.img\n`), message: 'invalid volume "pc": invalid structure #0 ("x"): invalid content #0: cannot use image content for non-bare file system; use "source" and "target" entries' },
   { name: 'content without source', yaml: volume(`      - name: x\n        type: 83,0FC63DAF-8483-4772-8E79-3D69D8477DE4\n        filesystem: ext4\n        size: 1M\n        content:\n          - target: /\n`), message: 'invalid volume "pc": invalid structure #0 ("x"): invalid content #0: missing source; set "source" to a path in the gadget snap' },
   { name: 'content without target', yaml: volume(`      - name: x\n        type: 83,0FC63DAF-8483-4772-8E79-3D69D8477DE4\n        filesystem: ext4\n        size: 1M\n        content:\n          - source: a\n`), message: 'invalid volume "pc": invalid structure #0 ("x"): invalid content #0: missing target; set "target" to a path in the filesystem' },
-  { name: 'a source with ..', yaml: volume(`      - name: x\n        type: 83,0FC63DAF-8483-4772-8E79-3D69D8477DE4\n        filesystem: ext4\n        size: 1M\n        content:\n          - source: boot/../../etc/shadow\n            target: /\n`), message: 'invalid volume "pc": invalid structure #0 ("x"): invalid content #0: filesystem content source "boot/../../etc/shadow" contains "../", which could reach outside the gadget snap; use a path inside the snap' },
+  { name: 'a source with ..', yaml: volume(`      - name: x\n        type: 83,0FC63DAF-8483-4772-8E79-3D69D8477DE4\n        filesystem: ext4\n        size: 1M\n        content:\n          - source: boot/../../etc/shadow\n            target: /\n`), message: 'invalid volume "pc": invalid structure #0 ("x"): invalid content #0: filesystem content source "boot/../../etc/shadow" contains "../", which is disallowed for security purposes: it could reach outside the gadget snap; use a path inside the snap' },
   { name: 'an absolute source', yaml: volume(`      - name: x\n        type: 83,0FC63DAF-8483-4772-8E79-3D69D8477DE4\n        filesystem: ext4\n        size: 1M\n        content:\n          - source: /etc/shadow\n            target: /\n`), message: 'invalid volume "pc": invalid structure #0 ("x"): invalid content #0: filesystem content source "/etc/shadow" is absolute; use a path relative to the root of the gadget snap' },
   { name: 'a target with ..', yaml: volume(`      - name: x\n        type: 83,0FC63DAF-8483-4772-8E79-3D69D8477DE4\n        filesystem: ext4\n        size: 1M\n        content:\n          - source: a\n            target: ../a\n`), message: 'invalid volume "pc": invalid structure #0 ("x"): invalid content #0: filesystem content target "../a" contains "../", which could reach outside the filesystem; use a path inside it' },
-  { name: 'an image with ..', yaml: volume(bare('x', '        content:\n          - image: ../x.img\n')), message: 'invalid volume "pc": invalid structure #0 ("x"): invalid content #0: content image "../x.img" contains "../", which could reach outside the gadget snap; use a path inside the snap' },
+  { name: 'an image with ..', yaml: volume(bare('x', '        content:\n          - image: ../x.img\n')), message: 'invalid volume "pc": invalid structure #0 ("x"): invalid content #0: content image "../x.img" contains "../", which is disallowed for security purposes: it could reach outside the gadget snap; use a path inside the snap' },
   { name: 'a malformed $kernel: reference', yaml: volume(`      - name: x\n        type: 83,0FC63DAF-8483-4772-8E79-3D69D8477DE4\n        filesystem: ext4\n        size: 1M\n        content:\n          - source: $kernel:dtbs\n            target: /\n`), message: 'invalid volume "pc": invalid structure #0 ("x"): invalid content #0: cannot use kernel reference "$kernel:dtbs": invalid asset and content in kernel ref "$kernel:dtbs"' },
   { name: 'preserve on a bare structure', yaml: volume(bare('x', '        update:\n          preserve: [a]\n')), message: 'invalid volume "pc": invalid structure #0 ("x"): preserving files during update is not supported for non-filesystem structures; remove "update.preserve"' },
   { name: 'a duplicate preserve entry', yaml: volume(`      - name: x\n        type: 83,0FC63DAF-8483-4772-8E79-3D69D8477DE4\n        filesystem: ext4\n        size: 1M\n        update:\n          preserve: [a, a]\n`), message: 'invalid volume "pc": invalid structure #0 ("x"): duplicate "preserve" entry "a"; list each path once' },
@@ -217,4 +217,28 @@ describe('loadGadget rejects invalid gadgets with snapd-style messages', () => {
       }
     });
   }
+});
+
+describe('loadGadget and partial gadgets', () => {
+  const partial = 'volumes:\n  pc:\n    partial: [schema, size]\n    bootloader: grub\n    structure:\n' +
+    '      - {name: seed, role: system-seed, type: "EF,C12A7328-F81F-11D2-BA4B-00A0C93EC93B", filesystem: vfat, size: 1M}\n' +
+    '      - {name: data, role: system-data, type: "83,0FC63DAF-8483-4772-8E79-3D69D8477DE4", filesystem: ext4}\n' +
+    '      - {name: after, type: "83,0FC63DAF-8483-4772-8E79-3D69D8477DE4", size: 1M}\n';
+
+  test('accepts them for validation, offsets unknown after a size left to the installer', () => {
+    const [v] = loadGadget(partial, { acceptPartial: true }).volumes;
+    assert.deepEqual([v!.schema, v!.partial], ['', ['schema', 'size']]);
+    assert.deepEqual(v!.structures.map((s) => [s.name, s.offset, s.size]), [['seed', 1048576, 1048576], ['data', 2097152, 0], ['after', undefined, 1048576]]);
+  });
+
+  test('refuses them for a build, after the other rules passed', () => {
+    assert.deepEqual(loadError(partial), {
+      kind: 'invalid-gadget',
+      message: 'cannot build an image of gadget volume "pc": it leaves schema, size to an installer (partial: [schema, size]); such a gadget is valid for installers, but an image needs every volume described in full: give the missing values and drop "partial"',
+    });
+    assert.equal(
+      loadError(partial.replace('{name: after, type: "83,0FC63DAF-8483-4772-8E79-3D69D8477DE4"', '{name: after, type: "83"')).message,
+      'invalid volume "pc": invalid structure #2 ("after"): invalid type "83": both MBR type and GUID structure type needs to be defined on partial schemas; write it as "XX,GUID", which fits either table',
+    );
+  });
 });
