@@ -31,7 +31,8 @@ const self = join(repoRoot, 'bench/flash.ts');
 async function child(spec: string): Promise<void> {
   const { image, target, size, verify } = JSON.parse(spec) as { image: string; target: string; size: number; verify: boolean };
   const started = performance.now();
-  const result = await flashImage({ image, targets: [{ path: target, size }], verify });
+  // force: the bench images are random bytes, no partition table at their start
+  const result = await flashImage({ image, targets: [{ path: target, size }], verify, force: true });
   const seconds = (performance.now() - started) / 1000;
   const t = result.targets[0]!;
   if (!t.ok) throw t.error ?? new Error('flash failed');
@@ -135,7 +136,7 @@ async function main(): Promise<void> {
     daemon = await startDaemon({ socketPath: join(tmp.dir, 'cf.sock'), stateDir: join(tmp.dir, 'state'), entry: realDaemonEntry });
     const d = daemon;
     const daemonFlash = async (image: string, loop: Loop, verify: boolean) => {
-      const id = await d.transport.call<string>('POST', '/v1/flash', { image, targets: [{ path: loop.path, size: loop.size }], verify, 'include-loop': true });
+      const id = await d.transport.call<string>('POST', '/v1/flash', { image, targets: [{ path: loop.path, size: loop.size }], verify, 'include-loop': true, force: true });
       for (;;) {
         const change = await d.transport.call<ChangeInfo>('GET', `/v1/changes/${id}`);
         if (change.ready) {

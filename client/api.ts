@@ -25,12 +25,13 @@ export class CoreforgeClient {
   }
 
   /** Candidate drives with verdicts; with `image`, verdicts also judge the drives against that image. */
-  drives(opts: { includeLoop?: boolean; image?: string; bmap?: string; allowSystemDrives?: string[] } = {}): Promise<DriveInfo[]> {
+  drives(opts: { includeLoop?: boolean; image?: string; bmap?: string; allowSystemDrives?: string[]; force?: boolean } = {}): Promise<DriveInfo[]> {
     const query = new URLSearchParams();
     if (opts.includeLoop) query.set('include-loop', 'true');
     if (opts.image) query.set('image', opts.image);
     if (opts.bmap) query.set('bmap', opts.bmap);
     if (opts.allowSystemDrives?.length) query.set('allow-system-drive', opts.allowSystemDrives.join(','));
+    if (opts.force) query.set('force', 'true');
     const q = query.toString();
     return this.transport.call('GET', `/v1/drives${q ? `?${q}` : ''}`);
   }

@@ -58,4 +58,18 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv): Promise<nu
   }
 }
 
+/**
+ * A reader that went away (`coreforge builds | head -1`) ends the command
+ * quietly, as SIGPIPE ends C tools: no stack trace, nothing more to say, and
+ * the exit code the command had so far (0 unless it had already failed).
+ */
+export function stopQuietlyOnClosedPipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+    throw err;
+  });
+}
+
+stopQuietlyOnClosedPipe(process.stdout);
+stopQuietlyOnClosedPipe(process.stderr);
 process.exitCode = await runCli(process.argv.slice(2), process.env);

@@ -1,15 +1,31 @@
 #!/usr/bin/env node
 /** Entry of `console-conf`: flags, config, backend choice, terminal set-up, then the app. */
+import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { runConsoleConf } from './app.js';
 import { parseArgs, USAGE } from './args.js';
 import { loadConfig } from './config-file.js';
-import { isCoreforgeError } from './errors.js';
+import { ccError, isCoreforgeError } from './errors.js';
 import { exists } from './fs-edge.js';
 import { PATHS, underRoot } from './paths.js';
 import { InputClosed, Terminal } from './tui/terminal.js';
 import { basicTheme, richTheme } from './tui/themes.js';
 import { SnapdClient } from './users-snapd.js';
+
+/** A --root that does not exist (a typo) would have console-conf set up nothing real: refuse it before anything runs. */
+async function requireRootDir(root: string): Promise<void> {
+  let st;
+  try {
+    st = await stat(root);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such directory' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
+    throw ccError('invalid-config', `cannot use --root ${root}: ${why}; name the directory holding the device's files (its /etc, /var, /sys), or leave --root out on the device`);
+  }
+  if (!st.isDirectory()) {
+    throw ccError('invalid-config', `cannot use --root ${root}: it is not a directory; name the directory holding the device's files (its /etc, /var, /sys), or leave --root out on the device`);
+  }
+}
 
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
@@ -18,6 +34,7 @@ async function main(): Promise<number> {
     return 0;
   }
   const root = resolve(args.root);
+  await requireRootDir(root);
   const config = await loadConfig(args.config);
   const socket = underRoot(root, PATHS.snapdSocket);
   const backend = config.backend ?? ((await exists(socket)) ? 'snapd' : 'direct');

@@ -2,6 +2,7 @@
 import { execFile } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
+import { resolve } from 'node:path';
 import { ccError } from './errors.js';
 import { atomicWrite, exists, readText } from './fs-edge.js';
 import { PATHS, underRoot, writableUnderRoot } from './paths.js';
@@ -25,7 +26,12 @@ export const hostAddresses: AddressSource = () => {
   return out;
 };
 
-/** Interfaces from ROOT/sys/class/net when it exists, else from the address source; loopback left out. */
+/**
+ * Interfaces from ROOT/sys/class/net, loopback left out. Under a --root
+ * other than /, that is all there is: the host's own interfaces are not the
+ * device's. Only on / without a sysfs (a container) does the address source
+ * stand in.
+ */
 export async function listInterfaces(root: string, addrs: AddressSource = hostAddresses): Promise<Iface[]> {
   const sys = underRoot(root, PATHS.sysNet);
   const known = addrs();
@@ -40,6 +46,7 @@ export async function listInterfaces(root: string, addrs: AddressSource = hostAd
       })),
     );
   }
+  if (resolve(root) !== '/') return [];
   return Object.keys(known)
     .filter((n) => n !== 'lo' && (known[n]?.length ?? 0) > 0)
     .sort()

@@ -3,6 +3,7 @@ import { message } from './app-messages.js';
 import { checkStatic, renderNetplan, type IfaceChoice } from './network-config.js';
 import { applyNetplan, listInterfaces, waitForAddress, writeNetplan, type AddressSource } from './network-edge.js';
 import { interfaceScreen, networkScreen, staticScreen } from './screens/network.js';
+import { PATHS, underRoot } from './paths.js';
 import type { Terminal } from './tui/terminal.js';
 
 export interface NetworkFlowDeps {
@@ -27,7 +28,7 @@ export class NetworkFlow {
     let problem: string | undefined;
     for (;;) {
       const ifaces = await listInterfaces(this.d.root, this.addrs);
-      term.show(networkScreen(ifaces, problem));
+      term.show(networkScreen(ifaces, problem, underRoot(this.d.root, PATHS.sysNet)));
       problem = undefined;
       const answer = (await term.prompt('Choice:', signal)).trim().toLowerCase();
       if (answer === '' || answer === 'skip') return;

@@ -68,6 +68,7 @@ export async function setupStore(stateDir: string, cfg: StoreConfig, db: Databas
     if (type === 'account-key') return roots.accountKeys.some((k) => k.headers['public-key-sha3-384'] === key);
     return type === 'account' && (roots.accounts ?? []).some((a) => a.headers['account-id'] === key);
   };
-  const label = urls.local !== undefined && urls.api === urls.local ? 'the local store' : `the store at ${urls.api}`;
-  return { localStore, client, urls, snapSource: (architecture) => new StoreSnapSource(client, architecture, { label, known }), close: async () => server?.close() };
+  const isLocal = urls.local !== undefined && urls.api === urls.local;
+  const label = isLocal ? 'the local store' : `the store at ${urls.api}`;
+  return { localStore, client, urls, snapSource: (architecture) => new StoreSnapSource(client, architecture, { label, local: isLocal, known }), close: async () => server?.close() };
 }

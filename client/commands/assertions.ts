@@ -42,7 +42,7 @@ export function registerAssertionCommands(program: Command, cli: CliContext, env
       ),
   ).action(async (file: string | undefined, opts: { keyName: string; updateTimestamp?: boolean; chain?: boolean; passphraseFile?: string }) => {
     const statement = await readInput(file, 'assertion input');
-    const passphrase = await readPassphrase({ file: opts.passphraseFile, env });
+    const passphrase = await readPassphrase({ key: opts.keyName, file: opts.passphraseFile, env });
     const result = await keysClient(cli).sign({
       key: opts.keyName,
       passphrase,

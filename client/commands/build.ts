@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { BuildInfo, BuildRequest, GadgetLayoutResult } from '../../daemon/api/types.js';
 import { collect, withJson, type CliContext } from '../context.js';
+import { fileProblem } from '../files.js';
 import { formatBytes, formatTime } from '../render/format.js';
 import { renderTable } from '../render/table.js';
 import { watchChange } from './changes.js';
@@ -10,6 +11,7 @@ import { watchChange } from './changes.js';
 interface BuildOptions {
   channel?: string;
   outputDir?: string;
+  output?: string;
   snap: string[];
   extraSnaps: string[];
   imageSize?: string;
@@ -30,16 +32,20 @@ function readText(path: string, what: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (err) {
-    throw new Error(`cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new Error(`cannot read ${what} ${path}: ${fileProblem(err)}; check the path`);
   }
 }
 
-/** The artifacts of a finished build as a table (image digests still being computed say so). */
+/**
+ * The artifacts of a finished build as a table: an image's size and, apart,
+ * the data in it (what a flash writes; the rest is holes). Image digests still
+ * being computed say so.
+ */
 export function renderArtifacts(build: BuildInfo): string {
   const digest = (sha256: string | null) => sha256 ?? (build['digests-pending'] ? 'computing...' : 'unknown (image changed or removed)');
   let text = renderTable(
-    ['Artifact', 'Size', 'SHA-256'],
-    build.artifacts.map((a) => [a.path, formatBytes(a.size), digest(a.sha256)]),
+    ['Artifact', 'Size', 'Data', 'SHA-256'],
+    build.artifacts.map((a) => [a.path, formatBytes(a.size), a.data === undefined ? '-' : formatBytes(a.data), digest(a.sha256)]),
   );
   if (build['digests-pending']) text += `The images' SHA-256 is computed after the build; "coreforge builds ${build.id}" shows it when ready.\n`;
   return text;
@@ -54,12 +60,18 @@ export function buildRequest(model: string, opts: BuildOptions): BuildRequest {
   if (opts.validation !== undefined && opts.validation !== 'ignore' && opts.validation !== 'enforce') {
     throw new Error(`cannot use --validation ${opts.validation}: use ignore or enforce`);
   }
+  if (opts.output !== undefined && opts.outputDir !== undefined) {
+    throw new Error(`cannot use -o ${opts.output} with -O ${opts.outputDir}: -o FILE names the image of a single-volume gadget and puts the other outputs beside it, -O DIR is the output directory; keep one of them`);
+  }
+  // ubuntu-image's -o FILE: the image file of a single-volume gadget, its bmap and the reports beside it
+  const output = opts.output === undefined ? undefined : resolve(opts.output);
   return {
     model: readText(model, 'model'),
     'model-source': basename(model),
     snaps: snaps.map((s) => (s.endsWith('.snap') ? resolve(s) : s)),
     ...(opts.channel !== undefined ? { channel: opts.channel } : {}),
-    'output-dir': resolve(opts.outputDir ?? '.'),
+    'output-dir': output !== undefined ? dirname(output) : resolve(opts.outputDir ?? '.'),
+    ...(output !== undefined ? { 'image-name': basename(output) } : {}),
     ...(opts.imageSize !== undefined ? { 'image-size': opts.imageSize } : {}),
     'sector-size': sector,
     ...(opts.workdir !== undefined ? { workdir: resolve(opts.workdir) } : {}),
@@ -77,7 +89,8 @@ function addBuildOptions(cmd: Command): Command {
   return cmd
     .argument('<model>', 'signed model assertion file')
     .option('-c, --channel <channel>', 'channel for the model snaps (a risk like beta keeps pinned tracks: 18-pi3/beta)')
-    .option('-O, --output-dir <dir>', 'where VOLUME.img, VOLUME.img.bmap, manifests and build.json go', '.')
+    .option('-O, --output-dir <dir>', 'where VOLUME.img, VOLUME.img.bmap, manifests and build.json go (default: the current directory)')
+    .option('-o, --output <file>', 'the image file, for a single-volume gadget (ubuntu-image\'s -o): FILE, FILE.bmap, and the manifests and build.json beside it')
     .option('--snap <path|name[=channel]>', 'local .snap file (a .assert beside it is used when present) or store snap NAME[=CHANNEL] to seed (repeatable)', collect, [])
     .option('--extra-snaps <path|name>', 'deprecated alias of --snap', collect, [])
     .option('-i, --image-size <size>', 'image size: SIZE or VOLUME:SIZE,... (4G, 512M, bytes); grown with a warning when too small')
@@ -119,7 +132,9 @@ async function runBuild(cli: CliContext, model: string, opts: BuildOptions): Pro
 export function renderGadgetLayout(result: GadgetLayoutResult): string {
   let text = `rules: ${result.rules}${result['content-checked'] ? ', content checked' : ''}\n`;
   for (const v of result.volumes) {
-    text += `\nvolume ${v.name}: schema ${v.schema}, bootloader ${v.bootloader || '-'}, size ${v.size} (${formatBytes(v.size)})\n`;
+    const partial = v.partial.length > 0 ? `, partial: ${v.partial.join(', ')}` : '';
+    const size = v.size > 0 ? `size ${v.size} (${formatBytes(v.size)})` : 'no image';
+    text += `\nvolume ${v.name}: schema ${v.schema || '-'}${partial}, bootloader ${v.bootloader || '-'}, ${size}\n`;
     text += renderTable(
       ['Name', 'Role', 'Type', 'Filesystem', 'Offset', 'Size'],
       v.structures.map((s) => [
@@ -127,12 +142,13 @@ export function renderGadgetLayout(result: GadgetLayoutResult): string {
         s.role || '-',
         s.type,
         s.filesystem || '-',
-        String(s.offset),
-        s.size === 0 ? 'at build' : String(s.size) + (s['in-image'] ? '' : ' (made at install)'),
+        s.offset === null ? 'at install' : String(s.offset),
+        s.size === 0 ? (v.size === 0 ? '-' : 'at build') : String(s.size) + (s['in-image'] ? '' : ' (made at install)'),
       ]),
     );
   }
-  return text;
+  for (const w of result.warnings) text += `\n${w}`;
+  return result.warnings.length > 0 ? `${text}\n` : text;
 }
 
 export function registerBuildCommands(program: Command, cli: CliContext): void {

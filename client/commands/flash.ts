@@ -34,18 +34,28 @@ export function renderDrivesTable(drives: DriveInfo[]): string {
   );
 }
 
-/** What the user is about to lose: each drive with its current partitions. */
+/**
+ * What the user is about to lose: each drive with its current partitions and
+ * what is mounted where, which the flash unmounts before writing.
+ */
 export function renderErasePlan(drives: DriveInfo[], image: string): string {
   const lines = [`Flashing ${image} will erase everything on:`];
+  const mounted: string[] = [];
   for (const d of drives) {
     lines.push(`  ${d.path}  ${formatBytes(d.size)}  ${modelOf(d)}${d.bus ? ` (${d.bus})` : ''}${d.verdict === 'system' ? '  SYSTEM DRIVE' : ''}`);
     if (d.partitions.length === 0) lines.push('    no partitions');
     for (const p of d.partitions) {
       const what = [p['fs-type'], p.label && `"${p.label}"`, p.mountpoints.length > 0 && `mounted on ${p.mountpoints.join(', ')}`].filter(Boolean).join('  ');
       lines.push(`    ${p.path}  ${formatBytes(p.size)}${what ? `  ${what}` : ''}`);
+      mounted.push(...p.mountpoints.map((m) => `${m} (${p.path})`));
     }
-    for (const r of d.reasons) lines.push(`    note: ${r}`);
+    const whole = d.mountpoints.filter((m) => !d.partitions.some((p) => p.mountpoints.includes(m)));
+    if (whole.length > 0) lines.push(`    the whole drive is mounted on ${whole.join(', ')}`);
+    mounted.push(...whole.map((m) => `${m} (${d.path})`));
+    // the mount reasons are the lines above; the other reasons are notes
+    for (const r of d.reasons) if (!d.mountpoints.some((m) => r === `mounted on ${m}`)) lines.push(`    note: ${r}`);
   }
+  if (mounted.length > 0) lines.push(`Mounted now, and unmounted before anything is written: ${mounted.join(', ')}`);
   return lines.join('\n') + '\n';
 }
 
@@ -54,9 +64,11 @@ function rate(bytes: number, seconds: number): string {
 }
 
 /**
- * The summary after a flash: per drive, what was written, how fast, whether it
- * verified, and the effective speed (image size over total time, as bmaptool
- * counts it, so skipped holes show as speed).
+ * The summary after a flash: the image's size and how much of it is data
+ * (what a bmap lets the flash write), then per drive the bytes actually
+ * written and their rate, whether it verified, the time with verification,
+ * and what was unmounted first. Speeds are bytes written per second, never
+ * the image size over the time: skipped holes are not speed.
  */
 export function renderFlashSummary(result: FlashResult): string {
   const rows = result.targets.map((t) => [
@@ -64,10 +76,12 @@ export function renderFlashSummary(result: FlashResult): string {
     t.ok ? 'ok' : 'FAILED',
     `${formatBytes(t['bytes-written'])} in ${t['write-seconds'].toFixed(1)}s (${rate(t['bytes-written'], t['write-seconds'])})`,
     t.verified ? (t.ok ? 'verified' : 'verify failed') : 'not verified',
-    t.ok ? rate(result['image-size'], t.seconds) : '-',
+    `${t.seconds.toFixed(1)}s`,
   ]);
-  const head = `${result.image}: ${formatBytes(result['image-size'])} image, ${formatBytes(result['mapped-bytes'])} of data${result.bmap ? ` (bmap ${result.bmap})` : ''}\n`;
-  return head + renderTable(['Drive', 'Result', 'Written', 'Verify', 'Effective'], rows);
+  const data = result.bmap ? `${formatBytes(result['mapped-bytes'])} of data to write (bmap ${result.bmap})` : 'no bmap: every byte is written';
+  let text = `${result.image}: ${formatBytes(result['image-size'])} image, ${data}\n` + renderTable(['Drive', 'Result', 'Written', 'Verify', 'Total'], rows);
+  for (const t of result.targets) for (const m of t.unmounted ?? []) text += `${t.path}: unmounted ${m.mountpoint} (${m.device}) before writing\n`;
+  return text;
 }
 
 /** Progress of every drive, one line each, in the order the drives were named. */
@@ -144,6 +158,7 @@ interface FlashOpts {
   yes?: boolean;
   allowSystemDrive: string[];
   includeLoop?: boolean;
+  force?: boolean;
   json?: boolean;
 }
 
@@ -155,7 +170,7 @@ export function registerFlashCommands(program: Command, cli: CliContext): void {
       .option('--include-loop', 'also list loop devices (hidden by default)')
       .addHelpText(
         'after',
-        '\nVerdicts: ok; large (warning: over 128 GB); system, source, read-only and too-small are refused.\n\nExample:\n  coreforge drives --include-loop',
+        '\nVerdicts: ok; mounted (warning: its filesystems are unmounted before writing); large (warning: over 128 GB);\nsystem, source, read-only and too-small are refused.\n\nExample:\n  coreforge drives --include-loop',
       ),
   ).action(async (opts: { includeLoop?: boolean; json?: boolean }) => {
     const drives = await cli.client().drives({ includeLoop: opts.includeLoop });
@@ -175,9 +190,10 @@ export function registerFlashCommands(program: Command, cli: CliContext): void {
       .option('--yes', 'erase the drives without asking')
       .option('--allow-system-drive <device>', 'allow erasing this system drive (repeatable; its path must still be typed unless --yes)', (v: string, all: string[]) => [...all, v], [] as string[])
       .option('--include-loop', 'allow loop devices as targets')
+      .option('--force', 'write an image that starts with no partition table and no known filesystem (refused otherwise: a model or a text file is no image)')
       .addHelpText(
         'after',
-        '\nWithout --yes the drives and their partitions are shown and you are asked to confirm on the terminal.\nExits 1 when any drive failed; the others are still written and reported.\n\nExample:\n  coreforge flash pi3.img /dev/sdb /dev/sdc',
+        '\nWithout --yes the drives, their partitions and what is mounted where are shown, and you are asked to confirm on the terminal;\nmounted filesystems of the drives are unmounted before writing.\nExits 1 when any drive failed; the others are still written and reported.\n\nExample:\n  coreforge flash pi3.img /dev/sdb /dev/sdc',
       ),
   ).action(async (imageArg: string, devices: string[], opts: FlashOpts) => {
     const client = cli.client();
@@ -185,7 +201,7 @@ export function registerFlashCommands(program: Command, cli: CliContext): void {
     const bmap = opts.bmap ? resolve(opts.bmap) : undefined;
     const allowed = opts.allowSystemDrive.map(realOrAbsolute);
     const paths = devices.map(realOrAbsolute);
-    const drives = await client.drives({ includeLoop: opts.includeLoop, image, ...(bmap ? { bmap } : {}) });
+    const drives = await client.drives({ includeLoop: opts.includeLoop, image, ...(bmap ? { bmap } : {}), force: opts.force === true });
     const chosen = paths.map((p) => drives.find((d) => d.path === p));
     const listed = chosen.filter((d): d is DriveInfo => d !== undefined);
 
@@ -216,6 +232,7 @@ export function registerFlashCommands(program: Command, cli: CliContext): void {
       verify: opts.verify,
       'allow-system-drive': allowed,
       'include-loop': opts.includeLoop === true,
+      ...(opts.force ? { force: true } : {}),
     });
     const change = await followFlash(cli, id, [...paths], opts.json === true);
     const result = change.result as FlashResult | undefined;

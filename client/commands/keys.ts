@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { withJson, type CliContext } from '../context.js';
+import { readUserFile } from '../files.js';
 import { KeysClient } from '../keys-api.js';
 import { readPassphrase } from '../passphrase.js';
 import { renderTable } from '../render/table.js';
@@ -39,7 +39,7 @@ export function registerKeyCommands(program: Command, cli: CliContext, env: Node
     } catch (err) {
       if (!(err instanceof ApiCallError) || err.kind !== 'passphrase-required') throw err;
     }
-    const passphrase = await readPassphrase({ file: opts.passphraseFile, env, confirm: true });
+    const passphrase = await readPassphrase({ key: name, note: '(new key)', file: opts.passphraseFile, env, confirm: true });
     const id = await keys.create(name, passphrase);
     const change = await watchChange(cli, id, { quiet: opts.json });
     const { text, code } = finalLine(change);
@@ -80,7 +80,7 @@ export function registerKeyCommands(program: Command, cli: CliContext, env: Node
       return void cli.stdout.write(`${out.text}\n`);
     }
     await keys.exportPublicKey(name);
-    const passphrase = await readPassphrase({ file: opts.passphraseFile, env });
+    const passphrase = await readPassphrase({ key: name, file: opts.passphraseFile, env });
     cli.stdout.write((await keys.exportRequest(name, opts.account, passphrase)).text);
   });
 
@@ -104,13 +104,17 @@ export function registerKeyCommands(program: Command, cli: CliContext, env: Node
     }
     let armored: string | undefined;
     if (opts.file !== undefined) {
-      try {
-        armored = await readFile(opts.file, 'utf8');
-      } catch (err) {
-        throw new Error(`cannot import key: cannot read ${opts.file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-      }
+      armored = await readUserFile(opts.file, 'key file', 'name an armored private key (gpg --armor --export-secret-keys)').catch((err: Error) => {
+        throw new Error(`cannot import key: ${err.message}`);
+      });
     }
-    const passphrase = await readPassphrase({ file: opts.passphraseFile, env, confirm: opts.file !== undefined });
+    const passphrase = await readPassphrase({
+      key: name,
+      note: opts.file !== undefined ? '(unlocks the file\'s key and protects the imported copy)' : '(of the key in the gnupg home; it protects the imported copy too)',
+      file: opts.passphraseFile,
+      env,
+      confirm: opts.file !== undefined,
+    });
     const info = await keysClient(cli).import({
       name,
       passphrase,
@@ -134,7 +138,7 @@ export function registerKeyCommands(program: Command, cli: CliContext, env: Node
       if (err instanceof ApiCallError && err.kind === 'key-not-found') throw new ApiCallError(err.kind, err.message.replace(/^cannot export/, 'cannot delete'), err.statusCode);
       throw err;
     });
-    const passphrase = await readPassphrase({ file: opts.passphraseFile, env });
+    const passphrase = await readPassphrase({ key: name, note: '(to delete it)', file: opts.passphraseFile, env });
     await keys.delete(name, passphrase);
   });
 }

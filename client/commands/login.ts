@@ -1,17 +1,21 @@
 import { openTerminal } from '../terminal.js';
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { withJson, type CliContext } from '../context.js';
+import { readUserFile } from '../files.js';
 import { promptHidden, readPassphrase } from '../passphrase.js';
 import { StoreApiClient } from '../store-api.js';
 import { ApiCallError } from '../transport.js';
 import { withPassphraseFile } from './keys.js';
 
-/** Reads one visible line from the terminal (email, one-time code); tty streams, so nothing is left reading after it. */
-export function promptLine(prompt: string, ttyPath = '/dev/tty'): Promise<string> {
+/**
+ * Reads one visible line from the terminal (email, one-time code); tty
+ * streams, so nothing is left reading after it. `hint` says how to give it
+ * without a terminal.
+ */
+export function promptLine(prompt: string, hint: string, ttyPath = '/dev/tty'): Promise<string> {
   const terminal = openTerminal(ttyPath);
   if (!terminal) {
-    return Promise.reject(new Error(`cannot ask for ${prompt.replace(/:\s*$/, '').toLowerCase()}: there is no terminal to prompt on; give it on the command line`));
+    return Promise.reject(new Error(`cannot ask for ${prompt.replace(/:\s*$/, '').toLowerCase()}: there is no terminal to prompt on; ${hint}`));
   }
   const { input, output } = terminal;
   output.write(prompt);
@@ -35,11 +39,7 @@ export function promptLine(prompt: string, ttyPath = '/dev/tty'): Promise<string
 
 /** The first line of a password file. */
 async function passwordFromFile(path: string): Promise<string> {
-  try {
-    return (await readFile(path, 'utf8')).split('\n')[0]!.replace(/\r$/, '');
-  } catch (err) {
-    throw new Error(`cannot read password file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; check the path and its permissions`);
-  }
+  return (await readUserFile(path, 'password file', 'check the path and its permissions')).split('\n')[0]!.replace(/\r$/, '');
 }
 
 export const storeApi = (cli: CliContext) => new StoreApiClient(cli.client());
@@ -54,16 +54,19 @@ export function registerLoginCommands(program: Command, cli: CliContext, env: No
       .description('log in to the store (SSO macaroon discharge); the login is kept by coreforged, 0600 in its state dir')
       .addHelpText('after', '\nExamples:\n  coreforge login me@example.com\n  coreforge login me@example.com --password-file ~/.config/coreforge/store-pass --otp 123456'),
   ).action(async (emailArg: string | undefined, opts: { passwordFile?: string; otp?: string; json?: boolean }) => {
-    const email = emailArg ?? (await promptLine('Email address: '));
+    const email = emailArg ?? (await promptLine('Email address: ', 'give it as an argument: coreforge login EMAIL'));
     const password =
-      opts.passwordFile !== undefined ? await passwordFromFile(opts.passwordFile) : (env.COREFORGE_STORE_PASSWORD ?? (await promptHidden(`Password of "${email}": `)));
+      opts.passwordFile !== undefined
+        ? await passwordFromFile(opts.passwordFile)
+        : (env.COREFORGE_STORE_PASSWORD ??
+          (await promptHidden({ prompt: `Password of "${email}": `, what: `the password of "${email}"`, hint: 'pass --password-file FILE or set COREFORGE_STORE_PASSWORD' })));
     const api = storeApi(cli);
     let account;
     try {
       account = await api.login(email, password, opts.otp);
     } catch (err) {
       if (!(err instanceof ApiCallError) || err.kind !== 'otp-required' || opts.otp !== undefined) throw err;
-      account = await api.login(email, password, await promptLine('Second-factor auth: '));
+      account = await api.login(email, password, await promptLine('Second-factor auth: ', 'pass the one-time code with --otp CODE'));
     }
     if (opts.json) return cli.printJson(account);
     cli.stdout.write(`Login successful: ${account.email} (username ${account.username}, account-id ${account['account-id']})\n`);
@@ -107,7 +110,7 @@ export function registerLoginCommands(program: Command, cli: CliContext, env: No
         .addHelpText('after', '\nThe passphrase unlocks the key to sign the account-key-request.\n\nExamples:\n  coreforge register-key\n  coreforge register-key my-model-key --passphrase-file ~/.config/coreforge/pass'),
     ),
   ).action(async (name: string, opts: { passphraseFile?: string; json?: boolean }) => {
-    const passphrase = await readPassphrase({ file: opts.passphraseFile, env });
+    const passphrase = await readPassphrase({ key: name, file: opts.passphraseFile, env });
     const r = await storeApi(cli).registerKey(name, passphrase);
     if (opts.json) return cli.printJson(r);
     cli.stdout.write(`registered key ${JSON.stringify(r.name)} (SHA3-384 ${r['sha3-384']}) with account ${r['account-id']}\n`);

@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { collect, withJson, type CliContext } from '../context.js';
+import { readUserFile } from '../files.js';
 import { renderTable } from '../render/table.js';
 import { finalLine, watchChange } from './changes.js';
 import { storeApi } from './login.js';
@@ -103,21 +103,12 @@ export function registerStoreCommands(program: Command, cli: CliContext): void {
   ).action(async (email: string, opts: { username: string; sshKey: string[]; passwordFile?: string; otpSecret?: string; json?: boolean }) => {
     const keys: string[] = [];
     for (const f of opts.sshKey) {
-      let text: string;
-      try {
-        text = await readFile(f, 'utf8');
-      } catch (err) {
-        throw new Error(`cannot read SSH key file ${f}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-      }
+      const text = await readUserFile(f, 'SSH key file', 'name an OpenSSH public key file such as ~/.ssh/id_ed25519.pub');
       keys.push(...text.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#')));
     }
     let password: string | undefined;
     if (opts.passwordFile !== undefined) {
-      try {
-        password = (await readFile(opts.passwordFile, 'utf8')).split('\n')[0]!.replace(/\r$/, '');
-      } catch (err) {
-        throw new Error(`cannot read password file ${opts.passwordFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-      }
+      password = (await readUserFile(opts.passwordFile, 'password file', 'check the path and its permissions')).split('\n')[0]!.replace(/\r$/, '');
     }
     const a = await storeApi(cli).addAccount({ email, username: opts.username, 'ssh-keys': keys, ...(password ? { password } : {}), ...(opts.otpSecret ? { 'otp-secret': opts.otpSecret } : {}) });
     if (opts.json) return cli.printJson(a);

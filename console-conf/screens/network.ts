@@ -1,8 +1,8 @@
 import type { Iface } from '../network-edge.js';
 import type { Screen } from '../tui/screen.js';
 
-/** The interface list with one numbered line per interface. */
-export function networkScreen(ifaces: Iface[], problem?: string): Screen {
+/** The interface list with one numbered line per interface; `where` is where interfaces were looked for, said when there are none. */
+export function networkScreen(ifaces: Iface[], problem?: string, where = '/sys/class/net'): Screen {
   const rows = ifaces.map((i, n) => {
     const addrs = i.addresses.length ? i.addresses.join(', ') : 'no address';
     return `  [${n + 1}] ${i.name.padEnd(12)} ${i.state.padEnd(8)} ${addrs}${i.wireless ? '  (wireless: not supported here)' : ''}`;
@@ -12,7 +12,7 @@ export function networkScreen(ifaces: Iface[], problem?: string): Screen {
     body: [
       'The device needs a network so you can reach it over SSH and so your keys can be fetched.',
       '',
-      ...(rows.length ? rows : ['  (no network interfaces found)']),
+      ...(rows.length ? rows : [`  (no network interfaces found in ${where})`]),
       '',
       'Type a number to change how that interface is set up, or press Enter to go on with the current settings ("skip" goes on without network).',
     ],

@@ -4,7 +4,7 @@ import { OutputDir } from '../caller/files.js';
 import { decodeAssertion, type ModelInfo } from '../asserts/index.js';
 import { imageError } from '../image/errors.js';
 import { parseSize } from '../image/gadget/quantity.js';
-import { buildStepNames, type BuildParams, type BuildStepName } from '../image/build/params.js';
+import { buildStepNames, reportNames, type BuildParams, type BuildStepName } from '../image/build/params.js';
 import type { BuildRow } from '../image/build/repository.js';
 import { buildStepTaskKind, type BuildChangeData, type BuildSecrets } from '../image/build/task.js';
 import { validateGadget } from '../image/build/validate-gadget.js';
@@ -37,6 +37,15 @@ function absolute(path: string, what: string): string {
 }
 
 /** Parses `-i SIZE` or `-i VOL:SIZE,VOL:SIZE` (ubuntu-image's --image-size). */
+/** An image file name (ubuntu-image's -o): a plain name in the output directory that no other output uses. */
+function checkImageName(name: string): void {
+  const rule = 'use a plain file name such as pi3.img (-O DIR chooses the directory)';
+  if (name === '' || name.includes('/') || name.startsWith('.') || name.length > 200 || name.includes('\0')) {
+    bad(`cannot start build: image name ${JSON.stringify(name)} is not a plain file name; ${rule}`);
+  }
+  if (reportNames.includes(name) || name.endsWith('.bmap')) bad(`cannot start build: image name ${JSON.stringify(name)} is the name of another output of the build; ${rule}`);
+}
+
 export function parseImageSize(text: string): number | Record<string, number> {
   const one = (s: string): number => {
     const r = /^\d+$/.test(s) ? { ok: true as const, value: Number(s) } : parseSize(s);
@@ -87,6 +96,8 @@ async function startBuild(req: ApiRequest, ctx: DaemonContext) {
     return { name, channel: eq < 0 ? '' : s.slice(eq + 1) };
   });
   const outputDir = absolute(str(req, 'output-dir', true)!, 'output directory');
+  const imageName = str(req, 'image-name');
+  if (imageName !== undefined) checkImageName(imageName);
   const sectorSize = req.body['sector-size'] ?? 512;
   if (sectorSize !== 512 && sectorSize !== 4096) bad(`cannot start build: sector size ${JSON.stringify(sectorSize)} is not supported; use 512 or 4096`);
   const validation = req.body.validation ?? 'ignore';
@@ -110,6 +121,7 @@ async function startBuild(req: ApiRequest, ctx: DaemonContext) {
     ...(Object.keys(pinned).length > 0 ? { revisions: pinned } : {}),
     channel: str(req, 'channel') ?? '',
     outputDir,
+    ...(imageName !== undefined ? { imageName } : {}),
     ...(workDir !== undefined ? { workDir } : {}),
     ...(imageSize !== undefined ? { imageSize: parseImageSize(imageSize) } : {}),
     sectorSize,
@@ -232,9 +244,11 @@ export const buildRoutes: Route[] = [
           name: v.name,
           schema: v.schema,
           bootloader: v.bootloader,
+          partial: v.partial,
           size: v.size,
           structures: v.structures.map((s) => ({ name: s.name, role: s.role, type: s.type, filesystem: s.filesystem, label: s.label, offset: s.offset, size: s.size, 'in-image': s.inImage })),
         })),
+        warnings: report.warnings,
       };
       return syncResponse(result);
     },

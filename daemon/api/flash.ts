@@ -6,6 +6,7 @@ import { CoreforgeError, isCoreforgeError } from '../errors.js';
 import { type Drive, type FlashResult as LibFlashResult, flashImage, listDrives, watchDrives } from '../flash/index.js';
 import type { UnmountCommand } from '../flash/unmount.js';
 import { flashError } from '../flash/errors.js';
+import { requireDiskImage } from '../flash/check-image.js';
 import { loadBmap } from '../flash/find-bmap.js';
 import { openImageSource } from '../flash/open-source.js';
 import { ApiError } from './errors.js';
@@ -52,18 +53,22 @@ function absolutePath(value: unknown, what: string, field: string): string {
  * size for verdicts (from its bmap, the file, or the compressed stream's
  * header; null when only reading it all would tell, as for gzip) and the open
  * file, so finding the drive that holds it looks at what the caller may read.
+ * Unless forced, an image that is no disk image is refused here already, so
+ * a client learns it before it asks anyone to confirm erasing a drive.
  */
-async function withImage<T>(image: string, bmap: string | undefined, caller: Caller, use: (facts: { path: string; size: number | null }) => Promise<T>): Promise<T> {
+async function withImage<T>(image: string, bmap: string | undefined, force: boolean, caller: Caller, use: (facts: { path: string; size: number | null }) => Promise<T>): Promise<T> {
   const opened = await openImageSource(image, undefined, caller);
   try {
     const loaded = await loadBmap(image, bmap, caller);
-    return await use({ path: opened.file, size: loaded ? loaded.bmap.imageSize : opened.source.size });
+    const size = loaded ? loaded.bmap.imageSize : opened.source.size;
+    if (!force) await requireDiskImage(opened.source, size);
+    return await use({ path: opened.file, size });
   } finally {
     opened.close();
   }
 }
 
-const requestFields = new Set(['image', 'bmap', 'targets', 'verify', 'allow-system-drive', 'include-loop']);
+const requestFields = new Set(['image', 'bmap', 'targets', 'verify', 'allow-system-drive', 'include-loop', 'force']);
 
 /** Checks the shape of a `POST /v1/flash` body; what the drives and image are is checked by the flash itself. */
 export function parseFlashRequest(body: Record<string, unknown>): FlashRequest {
@@ -85,7 +90,7 @@ export function parseFlashRequest(body: Record<string, unknown>): FlashRequest {
     if (target.serial !== undefined && typeof target.serial !== 'string') throw new ApiError('bad-request', `cannot flash ${path}: targets[${i}].serial must be a string`);
     return { path, size: target.size, ...(target.serial ? { serial: target.serial } : {}) };
   });
-  for (const flag of ['verify', 'include-loop'] as const) {
+  for (const flag of ['verify', 'include-loop', 'force'] as const) {
     if (body[flag] !== undefined && typeof body[flag] !== 'boolean') throw new ApiError('bad-request', `cannot flash: "${flag}" must be true or false`);
   }
   const allow = body['allow-system-drive'];
@@ -99,6 +104,7 @@ export function parseFlashRequest(body: Record<string, unknown>): FlashRequest {
     verify: body.verify !== false,
     'allow-system-drive': (allow as string[] | undefined) ?? [],
     'include-loop': body['include-loop'] === true,
+    ...(body.force === true ? { force: true } : {}),
   };
 }
 
@@ -131,6 +137,7 @@ function toFlashResult(result: LibFlashResult, timing: Timing): FlashResult {
       verified: t.verified,
       mismatches: t.mismatches.map((r) => ({ start: r.start, end: r.end })),
       error: t.error ? { kind: errorKind(t.error), message: t.error.message } : null,
+      unmounted: t.unmounted.map((m) => ({ device: m.device, mountpoint: m.mountpoint })),
       'write-seconds': time.start !== undefined ? ((time.written ?? start) - start) / 1000 : 0,
       seconds: time.start !== undefined ? ((time.end ?? time.written ?? start) - start) / 1000 : 0,
     };
@@ -160,8 +167,10 @@ export function flashTaskKind(options: { unmountCommand: UnmountCommand }): Task
           targets: request.targets,
           allowSystemDrives: request['allow-system-drive'] ?? [],
           verify: request.verify !== false,
+          force: request.force === true,
         },
         {
+          onUnmounted: (drive, m) => ctx.log('info', `${drive}: unmounted ${m.mountpoint} (${m.device}) before writing`),
           onProgress: (target, p) => {
             const now = Date.now();
             let time = timing.get(target);
@@ -248,9 +257,10 @@ export const flashRoutes: Route[] = [
       const bmap = req.query.bmap;
       if (bmap !== undefined && !isAbsolute(bmap)) throw new ApiError('bad-request', `cannot list drives: bmap ${JSON.stringify(bmap)} is not an absolute path`);
       const allow = req.query['allow-system-drive'];
+      const force = booleanParam(req.query.force, 'force');
       const list = (facts?: { path: string; size: number | null }) =>
         listDrives({ includeLoop, ...(facts ? { image: facts } : {}), ...(allow ? { allowSystemDrives: allow.split(',') } : {}) });
-      const drives = image ? await withImage(image, bmap, caller, list) : await list();
+      const drives = image ? await withImage(image, bmap, force, caller, list) : await list();
       return syncResponse(drives.map(toDriveInfo));
     },
   },

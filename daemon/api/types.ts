@@ -103,8 +103,8 @@ export interface DrivesSubscribeRequest {
   topic: 'drives';
 }
 
-/** A drive's safety verdict: system, source, read-only and too-small are refused, large is a warning. */
-export type DriveVerdict = 'ok' | 'system' | 'source' | 'read-only' | 'too-small' | 'large';
+/** A drive's safety verdict: system, source, read-only and too-small are refused; mounted (unmounted before writing) and large are warnings. */
+export type DriveVerdict = 'ok' | 'system' | 'source' | 'read-only' | 'too-small' | 'mounted' | 'large';
 
 /** A partition of a drive, shown before the drive is erased. */
 export interface PartitionInfo {
@@ -163,6 +163,8 @@ export interface FlashRequest {
   'allow-system-drive'?: string[];
   /** Loop devices may be targets only when this is true. */
   'include-loop'?: boolean;
+  /** Write an image that starts with no partition table and no known filesystem (refused otherwise). */
+  force?: boolean;
 }
 
 /** How one drive of a flash fared (an element of `FlashResult.targets`). */
@@ -174,6 +176,8 @@ export interface FlashTargetResult {
   /** Byte ranges [start, end) that read back different from the image. */
   mismatches: { start: number; end: number }[];
   error: { kind: ApiErrorKind; message: string } | null;
+  /** Filesystems of the drive that were unmounted before writing, each with the device it was mounted from. */
+  unmounted: { device: string; mountpoint: string }[];
   /** Seconds spent writing, and writing plus verifying, this drive. */
   'write-seconds': number;
   seconds: number;

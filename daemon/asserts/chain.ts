@@ -85,6 +85,7 @@ function expired(a: Assertion, key: AccountKeyInfo, t: Date): AssertsError {
   return assertsError(
     'key-expired',
     `assertion is signed with expired public key ${goQuote(a.signKeyId)} from ${goQuote(a.authorityId)}: assertion time is ${formatRFC3339(t)} but key is valid ${validity}`,
+    { time: formatRFC3339(t), since: formatRFC3339(key.since), until: key.until ? formatRFC3339(key.until) : null },
   );
 }
 

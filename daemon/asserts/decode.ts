@@ -119,7 +119,17 @@ export function decodeStream(input: string | Uint8Array): Assertion[] {
   }
 }
 
+/** "{" after optional white space: the JSON statement `sign` takes, given where a signed assertion belongs. */
+function looksLikeJSON(b: Uint8Array, start: number): boolean {
+  let i = start;
+  while (i < b.length && (b[i] === 0x20 || b[i] === 0x09 || b[i] === 0x0a || b[i] === 0x0d)) i++;
+  return b[i] === 0x7b;
+}
+
 function decodeNext(b: Uint8Array, start: number): [Assertion, number] {
+  if (looksLikeJSON(b, start)) {
+    throw invalid('this is a JSON statement, not a signed assertion; sign it first: coreforge sign -k KEY FILE.json > FILE.assert');
+  }
   const headEnd = indexOfNLNL(b, start, start + maxHeadersSize + 2);
   if (headEnd === -1) {
     if (b.length - start > maxHeadersSize + 1) throw delimiterTooFar('headers');

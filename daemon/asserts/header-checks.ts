@@ -71,11 +71,23 @@ export function checkUint(m: M, name: string, what = 'header'): number {
   return Number(s);
 }
 
+/**
+ * The error for a date that does not parse: snapd's prefix (what users search
+ * for), then the value, what is wrong with it in words rather than Go's
+ * layout string, and the form to write, with an example.
+ */
+function notADate(name: string, what: string, value: string, goError: string): never {
+  const range = / (month|day|hour|minute|second|time zone offset hour|time zone offset minute) out of range$/.exec(goError);
+  const problem = range ? `has its ${range[1]} out of range` : 'is not a date and time of the form YYYY-MM-DDTHH:MM:SS followed by Z or an offset';
+  const now = name === 'timestamp' ? ' ("coreforge sign --update-timestamp" sets it to now)' : '';
+  throw invalid(`${goQuote(name)} ${what} is not a RFC3339 date: ${goQuote(value)} ${problem}; write it like 2026-12-06T10:00:00+00:00, or 2026-12-06T10:00:00Z in UTC${now}`);
+}
+
 /** Returns a mandatory RFC3339 date entry. */
 export function checkRFC3339Date(m: M, name: string, what = 'header'): Date {
   const s = checkNotEmptyString(m, name, what);
   const parsed = parseRFC3339(s);
-  if (!parsed.ok) throw invalid(`${goQuote(name)} ${what} is not a RFC3339 date: ${parsed.error}`);
+  if (!parsed.ok) notADate(name, what, s, parsed.error);
   return parsed.date;
 }
 
@@ -85,7 +97,7 @@ export function checkOptionalRFC3339Date(m: M, name: string, what = 'header'): D
   if (v === undefined) return null;
   if (typeof v !== 'string') throw invalid(`${goQuote(name)} ${what} must be a string`);
   const parsed = parseRFC3339(v);
-  if (!parsed.ok) throw invalid(`${goQuote(name)} ${what} is not a RFC3339 date: ${parsed.error}`);
+  if (!parsed.ok) notADate(name, what, v, parsed.error);
   return parsed.date;
 }
 
@@ -126,10 +138,14 @@ export function checkStringList(m: M, name: string, pattern?: RegExp): string[] 
   return checkStringListInMap(m, name, `${goQuote(name)} header`, pattern);
 }
 
-/** Returns a mandatory string entry matching pattern. */
-export function checkStringMatches(m: M, name: string, pattern: RegExp, what = 'header'): string {
+/**
+ * Returns a mandatory string entry matching pattern. `rule`, when given, says
+ * in words what the pattern allows; it follows snapd's message, so searches
+ * for that still find it.
+ */
+export function checkStringMatches(m: M, name: string, pattern: RegExp, what = 'header', rule?: string): string {
   const s = checkNotEmptyString(m, name, what);
-  if (!pattern.test(s)) throw invalid(`${goQuote(name)} ${what} contains invalid characters: ${goQuote(s)}`);
+  if (!pattern.test(s)) throw invalid(`${goQuote(name)} ${what} contains invalid characters: ${goQuote(s)}${rule ? `; ${rule}` : ''}`);
   return s;
 }
 

@@ -6,6 +6,8 @@ export type FlashErrorKind =
   | 'image-not-found'
   /** The image's extension and content disagree, or it is in a format coreforge cannot flash (zip, bz2...). */
   | 'unsupported-image'
+  /** The image starts with no partition table and no known filesystem (a model, a text file, a qcow2): flashed only when forced. */
+  | 'unrecognized-image'
   /** A compressed image ends before its data does (an interrupted download or copy). */
   | 'truncated-image'
   /** A compressed image's data is damaged (the decompressor rejects it). */

@@ -14,7 +14,8 @@ import { type ByteRange, formatRange, type RangeDigest, rangesBytes, splitRanges
 import type { ImageSource } from './source.js';
 import { sysBlockFacts } from './sysfs.js';
 import type { FlashTarget } from './target.js';
-import { unmountDrive, type UnmountCommand } from './unmount.js';
+import { requireDiskImage } from './check-image.js';
+import { type Mount, unmountDrive, type UnmountCommand } from './unmount.js';
 import { refusal } from './verdict.js';
 import { locateDifferences, verifyTarget } from './verifier.js';
 import { writeImage } from './writer.js';
@@ -41,6 +42,8 @@ export interface FlashRequest {
   allowSystemDrives?: string[];
   /** Read every drive back and compare; default true. */
   verify?: boolean;
+  /** Write an image that starts with no partition table and no known filesystem (refused otherwise). */
+  force?: boolean;
 }
 
 /** How one drive fared. */
@@ -52,6 +55,8 @@ export interface FlashTargetResult {
   /** Exact byte ranges that read back different from the image. */
   mismatches: ByteRange[];
   error: Error | null;
+  /** Filesystems of the drive that were unmounted before writing. */
+  unmounted: Mount[];
 }
 
 /** What a flash did. */
@@ -76,6 +81,8 @@ export interface FlashDeps {
 /** Options that shape a flash without changing what it writes. */
 export interface FlashOptions {
   onProgress?: FlashProgressCallback;
+  /** Called as each mounted filesystem of a drive is unmounted, before anything is written. */
+  onUnmounted?: (drive: string, mount: Mount) => void;
   /** Bytes per write and per read-back; default 4 MiB. */
   writeSize?: number;
   deps?: Partial<FlashDeps>;
@@ -162,6 +169,7 @@ async function flashOpened(request: FlashRequest, opened: OpenedImage, deps: Fla
     deps.now,
   );
   throwIfAborted(signal, 'the flash');
+  if (!request.force) await requireDiskImage(source, imageSize, signal);
 
   const drives = await deps.listDrives({ includeLoop: true, image: { path: opened.file, size: imageSize }, allowSystemDrives: request.allowSystemDrives });
   const chosen: Drive[] = [];
@@ -174,11 +182,15 @@ async function flashOpened(request: FlashRequest, opened: OpenedImage, deps: Fla
     chosen.push(drive);
   }
 
-  for (const drive of chosen) await unmountDrive(drive.path, deps.exec, signal, deps.unmountCommand);
+  const unmounted = new Map<string, Mount[]>();
+  for (const drive of chosen) {
+    unmounted.set(drive.path, await unmountDrive(drive.path, deps.exec, signal, deps.unmountCommand, (m) => options.onUnmounted?.(drive.path, m)));
+  }
   const targets: FlashTarget[] = [];
   try {
     for (const drive of chosen) targets.push(await deps.openTarget(drive.path, { size: drive.size, dev: drive.dev }));
-    return await writeAndVerify(request, source, loaded?.bmap ?? null, loaded?.path ?? null, imageSize, targets, deps, onProgress, writeSize, signal);
+    const result = await writeAndVerify(request, source, loaded?.bmap ?? null, loaded?.path ?? null, imageSize, targets, deps, onProgress, writeSize, signal);
+    return { ...result, targets: result.targets.map((t) => ({ ...t, unmounted: unmounted.get(t.path) ?? [] })) };
   } finally {
     await Promise.all(targets.map((t) => t.close()));
     for (const t of targets) await deps.exec('blockdev', ['--rereadpt', t.path]).catch(() => null); // let the kernel see the new partitions
@@ -217,7 +229,7 @@ async function writeAndVerify(
   );
 
   const results = await Promise.all(outcomes.map(async (o, i): Promise<FlashTargetResult> => {
-    const result: FlashTargetResult = { path: o.path, ok: o.error === null, bytesWritten: o.bytesWritten, verified: false, mismatches: [], error: o.error };
+    const result: FlashTargetResult = { path: o.path, ok: o.error === null, bytesWritten: o.bytesWritten, verified: false, mismatches: [], error: o.error, unmounted: [] };
     if (!result.ok || !verify) return result;
     const target = targets[i]!;
     try {

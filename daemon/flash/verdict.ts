@@ -16,8 +16,8 @@ export interface DriveFacts {
   holdsImage: boolean;
 }
 
-/** The verdict on a drive: the first four are refused, large is a warning. */
-export type Verdict = 'ok' | 'system' | 'source' | 'read-only' | 'too-small' | 'large';
+/** The verdict on a drive: the first four are refused; mounted (it is unmounted before writing) and large are warnings. */
+export type Verdict = 'ok' | 'system' | 'source' | 'read-only' | 'too-small' | 'mounted' | 'large';
 
 /** What the verdict is computed against. */
 export interface VerdictContext {
@@ -35,7 +35,7 @@ export const systemMountpoints = ['/', '/boot', '/boot/efi', '/boot/firmware', '
 /** Default size above which a drive is flagged 'large': no SD card or stick a device maker flashes is that big. */
 export const largeDriveBytes = 128e9;
 
-const order: Verdict[] = ['system', 'source', 'read-only', 'too-small', 'large'];
+const order: Verdict[] = ['system', 'source', 'read-only', 'too-small', 'mounted', 'large'];
 
 /** Every finding about a drive, each with the verdict it leads to, in rule order. */
 function assess(drive: DriveFacts, context: VerdictContext): { verdict: Verdict; reason: string }[] {
@@ -54,6 +54,10 @@ function assess(drive: DriveFacts, context: VerdictContext): { verdict: Verdict;
   if (drive.readOnly) found.push({ verdict: 'read-only', reason: 'read-only' });
   if (context.imageSize !== null && drive.size < context.imageSize) {
     found.push({ verdict: 'too-small', reason: `too small: ${drive.size} bytes for a ${context.imageSize}-byte image` });
+  }
+  // A card plugged into a desktop is mounted at once: flashing unmounts it, and the user is told where it was mounted.
+  for (const m of drive.mountpoints) {
+    if (!systemMountpoints.includes(m)) found.push({ verdict: 'mounted', reason: `mounted on ${m}` });
   }
   if (drive.size > (context.largeThreshold ?? largeDriveBytes)) {
     found.push({ verdict: 'large', reason: `large: ${(drive.size / 1e9).toFixed(1)} GB, more than an SD card or USB stick usually is` });

@@ -10,6 +10,7 @@ import { decodeAssertion, decodeStream, publicKeyFromOpenPGP } from '../../daemo
 import { cliEntry, repoRoot, startDaemon, type DaemonProcess } from '../helpers/daemon.js';
 import { gpgExportPublic, makeGnupgHome } from '../helpers/gnupg.js';
 import { makeTempDir } from '../helpers/tmp.js';
+import { chainsDir } from '../helpers/vectors.js';
 
 const passphrase = 'brand key passphrase';
 
@@ -104,10 +105,10 @@ describe('coreforge keys, sign, verify and ack', () => {
     assert.match(invalid.stderr, /^error: key name "Brand_Key" is not valid; only ASCII letters, digits, and hyphens are allowed/);
     const noFile = await cf(['create-key', 'other', '--passphrase-file', join(dir, 'missing')]);
     assert.equal(noFile.code, 1);
-    assert.equal(noFile.stderr, `error: cannot read passphrase file ${join(dir, 'missing')}: ENOENT; check the path and its permissions\n`);
+    assert.equal(noFile.stderr, `error: cannot read passphrase file ${join(dir, 'missing')}: no such file; check the path and its permissions\n`);
     const noTty = await cf(['create-key', 'other'], { env: { COREFORGE_PASSPHRASE: undefined } });
     assert.equal(noTty.code, 1);
-    assert.equal(noTty.stderr, 'error: cannot read passphrase: there is no terminal to prompt on; pass --passphrase-file FILE or set COREFORGE_PASSPHRASE\n');
+    assert.equal(noTty.stderr, 'error: cannot read passphrase for key "other": there is no terminal to prompt on; pass --passphrase-file FILE or set COREFORGE_PASSPHRASE\n');
   });
 
   it('signs a model, verifies it against a self-signed root, and acks it', async () => {
@@ -169,7 +170,7 @@ describe('coreforge keys, sign, verify and ack', () => {
   });
 
   it('verify finds signing keys and accounts across all the files it is given', async () => {
-    const generic = '/work/shared/vectors/chains/generic';
+    const generic = join(chainsDir, 'generic');
     const files = ['generic-classic.model', 'generic-models.account-key', 'generic.account'].map((f) => join(generic, f));
     const res = await cf(['verify', ...files]);
     assert.equal(res.code, 0, res.stdout);
@@ -226,9 +227,9 @@ describe('coreforge keys, sign, verify and ack', () => {
   });
 
   it('import-key keeps the SHA3-384 ids snapd computes, from an armored file and from a gnupg home', async () => {
-    const fromFile = await cf(['import-key', 'test-root', '--file', '/work/shared/vectors/chains/snapd-testkeys/test-root.private.asc']);
+    const fromFile = await cf(['import-key', 'test-root', '--file', join(chainsDir, 'snapd-testkeys/test-root.private.asc')]);
     assert.equal(fromFile.code, 0, fromFile.stderr);
-    const ak = decodeStream(readFileSync('/work/shared/vectors/chains/snapd-testkeys/test-root.account-key'))[0]!;
+    const ak = decodeStream(readFileSync(join(chainsDir, 'snapd-testkeys/test-root.account-key')))[0]!;
     assert.equal(fromFile.stdout, `imported key "test-root" with SHA3-384 ${ak.headers['public-key-sha3-384']}\n`);
 
     const gnupg = makeGnupgHome(dir, { name: 'snap-key', passphrase: 'gpg secret' });
@@ -257,14 +258,14 @@ describe('coreforge keys, sign, verify and ack', () => {
         let answered = 0;
         term.onData((d) => {
           screen += d;
-          const prompts = (screen.match(/assphrase: /g) ?? []).length;
+          const prompts = (screen.match(/assphrase for key "[^"]*"[^:]*: /g) ?? []).length;
           if (prompts > answered && answered < answers.length) term.write(`${answers[answered++]}\r`);
         });
         term.onExit(({ exitCode }) => resolve({ code: exitCode, screen }));
       });
     const mismatch = await run(['create-key', 'typed-key'], ['first secret', 'second secret']);
     assert.equal(mismatch.code, 1, mismatch.screen);
-    assert.match(mismatch.screen, /Passphrase: [\s\S]*Confirm passphrase: [\s\S]*error: passphrases do not match/);
+    assert.match(mismatch.screen, /Passphrase for key "typed-key" \(new key\): [\s\S]*Confirm passphrase for key "typed-key": [\s\S]*error: cannot use the passphrase for key "typed-key": the two passphrases typed differ; type the same one twice/);
     assert.ok(!mismatch.screen.includes('first secret') && !mismatch.screen.includes('second secret'), JSON.stringify(mismatch.screen));
 
     const deleted = await run(['delete-key', 'test-root'], [passphrase]);

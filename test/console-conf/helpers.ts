@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { networkInterfaces } from 'node:os';
 import { createHash } from 'node:crypto';
 import { lstat, mkdir, readFile, readdir, readlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -27,8 +28,17 @@ export const ETC_SHADOW = 'root:*:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7::
 export const HOST_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPlsl5Ov2jttzUqkbSFmMNsj37TNIDHnHhSjcxXZKxbA root@device';
 
 /** A temporary device root with etc/{passwd,group,shadow} and a host key; `extrausers` adds var/lib/extrausers. */
-export async function makeRoot(opts: { extrausers?: boolean } = {}): Promise<{ root: string; cleanup(): Promise<void> }> {
+export async function makeRoot(opts: { extrausers?: boolean; sysNet?: boolean } = {}): Promise<{ root: string; cleanup(): Promise<void> }> {
   const { dir, cleanup } = await makeTempDir('console-conf-root-');
+  // console-conf lists the interfaces under its root: eth0 (the name tests give addresses to) and the
+  // host's own, whose real addresses a console-conf run on a pty shows
+  if (opts.sysNet !== false) {
+    const names = ['eth0', ...Object.entries(networkInterfaces()).filter(([, a]) => (a ?? []).some((x) => !x.internal)).map(([n]) => n)];
+    for (const name of new Set(names)) {
+      await mkdir(join(dir, 'sys/class/net', name), { recursive: true });
+      await writeFile(join(dir, 'sys/class/net', name, 'operstate'), 'up\n');
+    }
+  }
   await mkdir(join(dir, 'etc/ssh'), { recursive: true });
   await mkdir(join(dir, 'etc/sudoers.d'), { recursive: true });
   await writeFile(join(dir, 'etc/passwd'), ETC_PASSWD);

@@ -15,7 +15,7 @@ async function fakeSys(root: string) {
 }
 
 test('interfaces come from ROOT/sys/class/net with their state, addresses and whether they are wireless', async (t) => {
-  const { root, cleanup } = await makeRoot();
+  const { root, cleanup } = await makeRoot({ sysNet: false });
   t.after(cleanup);
   await fakeSys(root);
   assert.deepEqual(await listInterfaces(root, () => ({ eth0: ['192.0.2.7'] })), [
@@ -26,7 +26,7 @@ test('interfaces come from ROOT/sys/class/net with their state, addresses and wh
 });
 
 test('the network screen refuses a bad static address, then applies DHCP, writes netplan and waits for an address', async (t) => {
-  const { root, cleanup } = await makeRoot();
+  const { root, cleanup } = await makeRoot({ sysNet: false });
   t.after(cleanup);
   await fakeSys(root);
   const applied = join(root, 'applied');
@@ -65,7 +65,7 @@ test('the network screen refuses a bad static address, then applies DHCP, writes
 });
 
 test('a failing netplan apply and an interface that gets no address are reported on the network screen', async (t) => {
-  const { root, cleanup } = await makeRoot();
+  const { root, cleanup } = await makeRoot({ sysNet: false });
   t.after(cleanup);
   await fakeSys(root);
   const failing = driveApp(root, { netplanApply: ['sh', '-c', 'echo "bad yaml" >&2; exit 1'] }, { addresses: () => ({}) });
@@ -76,7 +76,7 @@ test('a failing netplan apply and an interface that gets no address are reported
   failing.type('1');
   await failing.waitFor('!! cannot apply the network configuration with "sh -c echo "bad yaml" >&2; exit 1": bad yaml; fix the settings or continue without network');
 
-  const { root: root2, cleanup: c2 } = await makeRoot();
+  const { root: root2, cleanup: c2 } = await makeRoot({ sysNet: false });
   t.after(c2);
   await fakeSys(root2);
   const silent = driveApp(root2, {}, { addresses: () => ({}), netWaitMs: 100 });

@@ -157,6 +157,51 @@ test('a malformed first-boot file is reported on the console and the interactive
   await run.exited;
 });
 
+test('a --root that does not exist is refused before anything runs, naming it', async (t) => {
+  const { root, cleanup } = await makeRoot();
+  t.after(cleanup);
+  const missing = join(root, 'no-such-root');
+  const run = runOnPty(['--serial', '--root', missing], { name: 'ttyS0', term: 'vt100' });
+  let ended = false;
+  void run.exited.then(() => (ended = true));
+  t.after(() => void (ended || run.pty.kill()));
+  await run.waitFor('cannot use --root');
+  assert.equal(await run.exited, 2);
+  assert.equal(
+    run.output().replace(/\r/g, ''),
+    `console-conf: cannot use --root ${missing}: no such directory; name the directory holding the device's files (its /etc, /var, /sys), or leave --root out on the device\n`,
+  );
+  await writeFile(missing, 'a file');
+  const file = runOnPty(['--serial', '--root', missing], { name: 'ttyS0', term: 'vt100' });
+  assert.equal(await file.exited, 2);
+  assert.match(file.output(), /cannot use --root .*no-such-root: it is not a directory/);
+});
+
+test('the network screen lists the interfaces under --root, never the host\'s', async (t) => {
+  const { root, cleanup } = await makeRoot({ sysNet: false });
+  t.after(cleanup);
+  const run = runOnPty(['--serial', '--root', root], { name: 'ttyS0', term: 'vt100' });
+  await run.waitFor('Press Enter to configure');
+  run.write('\r');
+  await run.waitFor('Choice:');
+  const screen = run.output();
+  assert.ok(screen.includes(`(no network interfaces found in ${join(root, 'sys/class/net')})`), screen);
+  for (const name of Object.keys(networkInterfaces()).filter((n) => n !== 'lo')) assert.ok(!screen.includes(`] ${name} `), `host interface ${name} is not listed:\n${screen}`);
+  if (hostIPv4) assert.ok(!screen.includes(hostIPv4), screen);
+  run.pty.kill();
+  await run.exited;
+
+  // with the device's sysfs under the root: its interfaces, by name
+  await mkdirp(join(root, 'sys/class/net/enx0'));
+  await writeFile(join(root, 'sys/class/net/enx0/operstate'), 'down\n');
+  const again = runOnPty(['--serial', '--root', root], { name: 'ttyS0', term: 'vt100' });
+  await again.waitFor('Press Enter to configure');
+  again.write('\r');
+  await again.waitFor(/\[1\] enx0 +down +no address/);
+  again.pty.kill();
+  await again.exited;
+});
+
 async function mkdirp(p: string) {
   const { mkdir } = await import('node:fs/promises');
   await mkdir(p, { recursive: true });

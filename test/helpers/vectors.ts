@@ -1,7 +1,10 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 
 /**
- * The shared test vectors: `shared/vectors` beside the repository (as in the
- * workplace and in CI), or wherever COREFORGE_VECTORS points.
+ * The test vectors, kept in the repository (test/vectors) so that a clone
+ * passes its tests with nothing beside it: real, public assertions to test
+ * against (see test/vectors/README.md for where each comes from).
  */
-export const vectorsDir = process.env.COREFORGE_VECTORS ?? resolve(import.meta.dirname, '..', '..', '..', 'shared', 'vectors');
+export const vectorsDir = resolve(import.meta.dirname, '..', 'vectors');
+/** The trust chains: Canonical's root, the generic chain, snapd's test keys, a nested brand. */
+export const chainsDir = join(vectorsDir, 'chains');

@@ -74,7 +74,7 @@ function checkConstraints(a: AssertionParts): boolean {
 export function assembleAccountKey(a: AssertionParts): AccountKeyInfo {
   const accountId = checkNotEmptyString(a.headers, 'account-id');
   let name = '';
-  if (a.headers.name !== undefined) name = checkStringMatches(a.headers, 'name', validAccountKeyName);
+  if (a.headers.name !== undefined) name = checkStringMatches(a.headers, 'name', validAccountKeyName, 'header', 'a key name is lowercase letters, digits and single hyphens, with at least one letter, like "my-model-key"');
   const { since, until } = checkSinceUntil(a.headers);
   const publicKey = checkPublicKey(a);
   const hasConstraints = checkConstraints(a);
@@ -84,7 +84,7 @@ export function assembleAccountKey(a: AssertionParts): AccountKeyInfo {
 /** Checks an account-key-request assertion (self-signed by the key in its body). */
 export function assembleAccountKeyRequest(a: AssertionParts): AccountKeyRequestInfo {
   const accountId = checkNotEmptyString(a.headers, 'account-id');
-  const name = checkStringMatches(a.headers, 'name', validAccountKeyName);
+  const name = checkStringMatches(a.headers, 'name', validAccountKeyName, 'header', 'a key name is lowercase letters, digits and single hyphens, with at least one letter, like "my-model-key"');
   const { since, until } = checkSinceUntil(a.headers);
   const publicKey = checkPublicKey(a);
   return { type: 'account-key-request', accountId, name, since, until, publicKeyId: publicKey.id, publicKey };

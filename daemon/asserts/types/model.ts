@@ -86,6 +86,12 @@ export interface ModelInfo {
 }
 
 const validModel = /^[a-zA-Z0-9](?:-?[a-zA-Z0-9])*$/;
+
+/** What a model name may be, in words, with the given name made valid as the example. */
+function modelNameRule(given: unknown): string {
+  const fixed = typeof given === 'string' ? given.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') : '';
+  return `a model name is lowercase letters and digits, with single hyphens between them, like ${goQuote(fixed || 'my-model')}`;
+}
 const validDistribution = /^[a-z0-9._-]*$/;
 const validSnapMode = /^[a-z][-a-z]+$/;
 const validValidationSetName = /^[a-z0-9](?:-?[a-z0-9])*$/;
@@ -325,8 +331,8 @@ export function assembleModel(a: AssertionParts & { authorityId: string }): Mode
       `authority-id and brand-id must match, model assertions are expected to be signed by the brand: ${goQuote(a.authorityId)} != ${goQuote(brandId)}`,
     );
   }
-  const model = checkStringMatches(h, 'model', validModel);
-  if (model.toLowerCase() !== model) throw invalid(`"model" header cannot contain uppercase letters`);
+  const model = checkStringMatches(h, 'model', validModel, 'header', modelNameRule(h.model));
+  if (model.toLowerCase() !== model) throw invalid(`"model" header cannot contain uppercase letters; ${modelNameRule(h.model)}`);
   const classic = checkOptionalBool(h, 'classic');
   const extended = h.snaps !== undefined;
   if (extended) {

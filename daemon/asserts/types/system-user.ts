@@ -78,7 +78,7 @@ export function assembleSystemUser(a: AssertionParts): SystemUserInfo {
     throw invalid(`in the presence of the "serials" header "models" must specify exactly one model`);
   }
   const name = checkOptionalString(h, 'name');
-  const username = checkStringMatches(h, 'username', validUsername);
+  const username = checkStringMatches(h, 'username', validUsername, 'header', 'a username starts with a lowercase letter or digit, followed by lowercase letters, digits, ".", "_" or "-"');
   const password = checkHashedPassword(h, 'password');
   const forcePasswordChange = checkOptionalBool(h, 'force-password-change');
   if (forcePasswordChange && password === '') {

@@ -16,6 +16,8 @@ export interface BuildParams {
   channel: string;
   /** The output directory, as the caller named it. */
   outputDir: string;
+  /** The image's file name, for a single-volume gadget (ubuntu-image's -o); absent: VOLUME.img for each volume. */
+  imageName?: string;
   /** The caller's `-w DIR`: the daemon makes its work dir inside it (absent: in the daemon's state dir). */
   workDir?: string;
   /** Image size for every volume, or per volume name. */
@@ -44,6 +46,14 @@ export const buildStepNames = [
 ] as const;
 export type BuildStepName = (typeof buildStepNames)[number];
 
+/** The file name of a volume's image in the output directory: the name asked for (single volume), or VOLUME.img. */
+export function volumeImageName(params: Pick<BuildParams, 'imageName'>, volume: string): string {
+  return params.imageName ?? `${volume}.img`;
+}
+
+/** Output names a build writes besides its images and bmaps. */
+export const reportNames: readonly string[] = ['build.json', 'seed.manifest', 'snaps.manifest'];
+
 /** What a build produced in its output directory. */
 export interface BuildArtifact {
   name: string;
@@ -51,6 +61,8 @@ export interface BuildArtifact {
   size: number;
   /** null for an image until the daemon has hashed it after the build (see image-digests.ts). */
   sha256: string | null;
+  /** For an image: the bytes of data in it (what its bmap maps, what a flash writes); its size is mostly holes. */
+  data?: number;
 }
 
 /** Identifies the inputs of a build: a resumed build must have the same one. */

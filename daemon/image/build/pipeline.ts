@@ -7,6 +7,7 @@ import { fsConstants, linkAt } from '../../caller/native.js';
 import { checkChain, decodeAssertion, type ModelInfo } from '../../asserts/index.js';
 import { isCoreforgeError } from '../../errors.js';
 import { bmapForImage } from '../bmap-file.js';
+import { blockRangeBytes, toBlockRanges } from '../bmap-ranges.js';
 import { imageError } from '../errors.js';
 import { checkGadgetContent, readSnapFile, type ResolvedFile, type ResolvedImage } from '../gadget/content-check.js';
 import { isKernelRef, layoutGadget, loadGadget, parseKernelRef, type Gadget, type VolumeLayout } from '../gadget/index.js';
@@ -15,7 +16,7 @@ import type { Exec } from './exec.js';
 import { treeBytes } from './filesystems.js';
 import { LocalSnapSource, unassertedSnapSha256 } from './local-snaps.js';
 import { verifyModel, type ModelLookups, type VerifiedModel } from './model.js';
-import { buildFingerprint, buildStepNames, type BuildArtifact, type BuildParams, type BuildStepName } from './params.js';
+import { buildFingerprint, buildStepNames, volumeImageName, type BuildArtifact, type BuildParams, type BuildStepName } from './params.js';
 import { resolveSeedSnaps } from './resolve.js';
 import { checkSeedSnaps, unassertedWarning } from './snap-checks.js';
 import { seedManifest, writeSeed16, writeSeed20, type SeedSnap } from './seed.js';
@@ -519,6 +520,12 @@ export const buildSteps: BuildStep[] = [
       const m = need(ctx.state.model, 'verified model');
       const { gadget, images } = await readGadget(ctx);
       const layouts = await layout(ctx, gadget);
+      if (ctx.params.imageName !== undefined && layouts.length !== 1) {
+        throw imageError(
+          'invalid-gadget',
+          `cannot name the image ${JSON.stringify(ctx.params.imageName)}: the gadget defines ${layouts.length} volumes (${layouts.map((l) => l.name).join(', ')}), and -o names the image of a single-volume gadget; leave out -o to get VOLUME.img for each volume, in -O DIR`,
+        );
+      }
       const seed = buildSeed(ctx);
       ctx.state.volumes = [];
       for (const vol of layouts) {
@@ -533,7 +540,7 @@ export const buildSteps: BuildStep[] = [
           else if (!m.uc20 && (s.role === 'system-boot' || s.label === 'system-boot')) trees.set(s.yamlIndex, [ctx.dirs.boot, ...staged]);
           else trees.set(s.yamlIndex, staged);
         }
-        const image = await newOutput(ctx, `${vol.name}.img`);
+        const image = await newOutput(ctx, volumeImageName(ctx.params, vol.name));
         try {
           const result = await buildVolume({
             layout: vol,
@@ -558,15 +565,16 @@ export const buildSteps: BuildStep[] = [
     name: 'write-bmap',
     async run(ctx) {
       for (const v of need(ctx.state.volumes, 'volume images')) {
-        ctx.env.progress(`map ${v.name}.img`, 0, v.size);
-        const image = outputFile(ctx, `${v.name}.img`);
+        const name = volumeImageName(ctx.params, v.name);
+        ctx.env.progress(`map ${name}`, 0, 0);
+        const image = outputFile(ctx, name);
         try {
           // The image is synced to disk while its bmap ranges are hashed (on worker threads). Its own
           // SHA-256 (mostly zeros to hash) is left to the daemon, after the build: see image-digests.ts.
           const hashed = bmapForImage(image.path, v.written, 4096, ctx.env.signal);
           hashed.catch(() => {});
           syncFile(image, `write image ${join(ctx.params.outputDir, image.name)}`);
-          await writeOutputText(ctx, `${v.name}.img.bmap`, await hashed);
+          await writeOutputText(ctx, `${name}.bmap`, await hashed);
         } finally {
           image.close();
         }
@@ -582,11 +590,12 @@ export const buildSteps: BuildStep[] = [
       const out = ctx.params.outputDir;
       const artifacts: BuildArtifact[] = [];
       for (const v of need(ctx.state.volumes, 'volume images')) {
-        const image = outputFile(ctx, `${v.name}.img`);
+        const image = outputFile(ctx, volumeImageName(ctx.params, v.name));
         const size = fstatSync(image.fd).size;
         image.close();
-        artifacts.push({ name: image.name, path: join(out, image.name), size, sha256: null });
-        const bmap = `${v.name}.img.bmap`;
+        const data = toBlockRanges(v.written, 4096, size).reduce((n, r) => n + blockRangeBytes(r, 4096, size).length, 0);
+        artifacts.push({ name: image.name, path: join(out, image.name), size, sha256: null, data });
+        const bmap = `${volumeImageName(ctx.params, v.name)}.bmap`;
         const b = outputFile(ctx, bmap);
         const text = await readFile(b.path);
         b.close();
@@ -637,10 +646,10 @@ if (buildSteps.map((s) => s.name).join() !== buildStepNames.join()) throw new Er
  * removed; the build stays resumable from its work dir) makes them again:
  * its state goes back to before the first step that writes outputs.
  */
-function rewindForMissingOutputs(state: BuildState, places: BuildPlaces): void {
+function rewindForMissingOutputs(state: BuildState, places: BuildPlaces, params: BuildParams): void {
   const expected = [
-    ...(state.done.includes('build-volumes') ? (state.volumes ?? []).map((v) => `${v.name}.img`) : []),
-    ...(state.done.includes('write-bmap') ? (state.volumes ?? []).map((v) => `${v.name}.img.bmap`) : []),
+    ...(state.done.includes('build-volumes') ? (state.volumes ?? []).map((v) => volumeImageName(params, v.name)) : []),
+    ...(state.done.includes('write-bmap') ? (state.volumes ?? []).map((v) => `${volumeImageName(params, v.name)}.bmap`) : []),
   ];
   const present = (name: string) => {
     const o = state.outputs.find((x) => x.name === name);
@@ -677,7 +686,7 @@ export async function runBuildStep(
     await places.discard(state);
     state = undefined;
   }
-  if (state && options.resume && options.first) rewindForMissingOutputs(state, places);
+  if (state && options.resume && options.first) rewindForMissingOutputs(state, places, params);
   if (state && state.fingerprint !== fingerprint) {
     throw imageError(
       'invalid-workdir',

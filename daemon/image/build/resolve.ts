@@ -25,6 +25,13 @@ export interface ResolveOptions {
   snaps: SnapOption[];
 }
 
+/**
+ * Why a snap is in the seed, for messages: listed in the model, implied by it
+ * (snapd with a base, core without one), an optional model snap selected with
+ * --snap, or an extra snap asked for with --snap.
+ */
+export type SnapOrigin = 'model' | 'implicit' | 'selected' | 'option';
+
 export interface PlannedSnap {
   name: string;
   /** From the model; '' for UC16/18 and dangerous models without ids. */
@@ -38,6 +45,8 @@ export interface PlannedSnap {
   extra: boolean;
   /** Listed in the model with a default-channel (UC20+), to tell a channel override in options.yaml. */
   defaultChannel: string;
+  /** Where it came from (absent in the state of builds planned before this was kept). */
+  origin?: SnapOrigin;
 }
 
 export interface SeedPlan {
@@ -131,13 +140,13 @@ export function resolveSeedSnaps(model: ModelInfo, options: ResolveOptions): See
 
   const essential = model.allSnaps.slice(0, model.numEssentialSnaps);
   const system = systemSnap(model, uc20);
-  const modSnaps: { snap: ModelSnap; essential: boolean }[] = [];
-  if (!essential.some((s) => s.name === system.name)) modSnaps.push({ snap: system, essential: true });
+  const modSnaps: { snap: ModelSnap; essential: boolean; implicit?: boolean }[] = [];
+  if (!essential.some((s) => s.name === system.name)) modSnaps.push({ snap: system, essential: true, implicit: true });
   for (const s of essential) modSnaps.push({ snap: s, essential: true });
   for (const s of model.allSnaps.slice(model.numEssentialSnaps)) modSnaps.push({ snap: s, essential: false });
 
   const planned: PlannedSnap[] = [];
-  for (const { snap, essential: isEssential } of modSnaps) {
+  for (const { snap, essential: isEssential, implicit } of modSnaps) {
     const opt = byName.get(snap.name);
     if (snap.presence === 'optional' && opt === undefined) continue;
     const optChannel = opt?.channel || options.channel;
@@ -162,6 +171,7 @@ export function resolveSeedSnaps(model: ModelInfo, options: ResolveOptions): See
       essential: isEssential,
       extra: false,
       defaultChannel: snap.defaultChannel,
+      origin: implicit ? 'implicit' : snap.presence === 'optional' ? 'selected' : 'model',
     });
   }
   const inModel = new Set(planned.map((p) => p.name));
@@ -177,6 +187,7 @@ export function resolveSeedSnaps(model: ModelInfo, options: ResolveOptions): See
       essential: false,
       extra: true,
       defaultChannel: '',
+      origin: 'option',
     });
   }
   return { uc20, snaps: planned };

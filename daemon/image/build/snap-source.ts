@@ -56,6 +56,8 @@ export interface StoreSnap extends SourcedSnap {
 /** A store for one device architecture (daemon/store/client/snap-source.ts StoreSnapSource). */
 export interface StoreSnapFinder {
   readonly label: string;
+  /** The embedded local store (snaps get there with `coreforge store add`), not a remote one. */
+  readonly local?: boolean;
   fetch(
     name: string,
     channel: string,

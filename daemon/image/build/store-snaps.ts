@@ -27,6 +27,32 @@ function which(p: PlannedSnap): string {
   return p.role === 'gadget' || p.role === 'kernel' ? `${p.role} "${p.name}"` : `snap "${p.name}"`;
 }
 
+/** Where a snap of the seed came from, so a user knows which input to fix: an option, or the model (and how). */
+export function whereFrom(p: PlannedSnap, model: string): string {
+  switch (p.origin) {
+    case 'option':
+      return 'asked for with --snap (or --extra-snaps)';
+    case 'selected':
+      return `an optional snap of model "${model}" selected with --snap`;
+    case 'implicit':
+      return p.role === 'core' ? `the core snap model "${model}" needs as it has no base` : `the snapd snap model "${model}" needs as it has a base`;
+    default:
+      if (p.role === 'base') return `the base of model "${model}"`;
+      if (p.role === 'gadget' || p.role === 'kernel') return `the ${p.role} of model "${model}"`;
+      return `required by model "${model}"`;
+  }
+}
+
+/** How to get a snap into the local store, and the sample snaps a coreforge checkout makes. */
+function localStoreHelp(p: PlannedSnap): string {
+  return (
+    `add it to the local store with "sudo coreforge store add FILE.snap --channel ${p.channel || 'stable'}" ` +
+    '(a coreforge checkout makes sample snaps: "sudo bash sample-os/build" prints pc, pc-kernel, core18 and snapd for a UC18 pc model, ' +
+    '"node --import tsx test/fixtures/build.ts DIR --good-only" writes small test snaps of every fixture model, the Pi 3 one included), ' +
+    'or pass its .snap file with --snap PATH'
+  );
+}
+
 export async function fetchStoreSnaps(input: StoreFetchInput): Promise<SourcedSnap[]> {
   const { store } = input;
   const have = new Set(input.inSeed);
@@ -36,7 +62,7 @@ export async function fetchStoreSnaps(input: StoreFetchInput): Promise<SourcedSn
     if (!store) {
       throw imageError(
         'invalid-snap-set',
-        `cannot find ${which(p)} (channel ${p.channel}) required by model "${input.model}" among the local snap files, and no store is configured for builds; pass its .snap file with --snap PATH`,
+        `cannot find ${which(p)} (channel ${p.channel}), ${whereFrom(p, input.model)}, among the local snap files, and no store is configured for builds; pass its .snap file with --snap PATH`,
       );
     }
     const revision = input.revisions[p.name];
@@ -50,7 +76,8 @@ export async function fetchStoreSnaps(input: StoreFetchInput): Promise<SourcedSn
     if (!got) {
       throw imageError(
         'invalid-snap-set',
-        `cannot find ${which(p)} (channel ${p.channel}) required by model "${input.model}" in ${store.label} nor among the local snap files; check the name, add the snap to the store, or pass its .snap file with --snap PATH`,
+        `cannot find ${which(p)} (channel ${p.channel}), ${whereFrom(p, input.model)}, in ${store.label} nor among the local snap files; ` +
+          (store.local ? `check the name, or ${localStoreHelp(p)}` : 'check the name, add the snap to the store, or pass its .snap file with --snap PATH'),
       );
     }
     if (got.info.name !== p.name) {

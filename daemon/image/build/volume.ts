@@ -165,11 +165,11 @@ export async function buildVolume(b: VolumeBuild): Promise<VolumeResult> {
   try {
     const inImage = layout.structures.filter((s) => s.inImage);
     const filesystems: StructureLayout[] = [];
-    const total = inImage.reduce((n, s) => n + s.size, 0);
-    let done = 0;
-    for (const s of inImage) {
+    // Progress names the structure and counts structures, not bytes: the tools write a structure's data, not its
+    // nominal size (a 3 GiB ext4 with 300 MiB in it), so a byte rate from the layout would be fiction.
+    for (const [i, s] of inImage.entries()) {
       const where = describe(s, layout.name);
-      b.progress(`write ${s.name || s.label || `structure #${s.yamlIndex}`}`, done, total);
+      b.progress(`write ${s.name || s.label || `structure #${s.yamlIndex}`} (${i + 1} of ${inImage.length})`, 0, 0);
       if (s.filesystem === 'vfat' || s.filesystem === 'vfat-32' || s.filesystem === 'vfat-16' || s.filesystem === 'ext4') {
         const spec = {
           imagePath: b.imagePath,
@@ -200,8 +200,6 @@ export async function buildVolume(b: VolumeBuild): Promise<VolumeResult> {
           }
         }
       }
-      done += s.size;
-      b.progress(`write ${s.name || s.label || `structure #${s.yamlIndex}`}`, done, total);
     }
     // What the filesystem tools wrote. FAT: read from the filesystem itself. ext4: the image file's data
     // extents where its filesystem reports them (FIEMAP flushes the file first), else all of the structure.

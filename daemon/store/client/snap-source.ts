@@ -41,12 +41,15 @@ export interface StoreFetchOptions {
 /** Snaps from a store (remote or the local store's server) for one device architecture. */
 export class StoreSnapSource {
   readonly label: string;
+  readonly local: boolean;
 
   constructor(
     private readonly client: StoreClient,
     private readonly architecture: string,
     private readonly options: {
       label?: string;
+      /** it is the embedded local store */
+      local?: boolean;
       run?: RunProgram;
       progress?: (name: string) => DownloadProgress;
       /** assertions the caller already trusts or holds (not fetched as prerequisites) */
@@ -54,6 +57,7 @@ export class StoreSnapSource {
     } = {},
   ) {
     this.label = options.label ?? 'the store';
+    this.local = options.local === true;
   }
 
   /** The snap of that name in that channel, downloaded; undefined when the store has no such snap. */

@@ -6,9 +6,9 @@ import { after, before, describe, it } from 'node:test';
 import type { AddAssertionsResult, ApiResponse, AssertionEntry, AssertionVerdict, SignResult } from '../../../daemon/api/types.js';
 import { decodeStream } from '../../../daemon/asserts/index.js';
 import { startDaemon, type DaemonProcess } from '../../helpers/daemon.js';
+import { chainsDir as chains } from '../../helpers/vectors.js';
 import { makeTempDir } from '../../helpers/tmp.js';
 
-const chains = '/work/shared/vectors/chains';
 const vector = (f: string) => readFileSync(join(chains, f), 'utf8');
 const developer1Armored = readFileSync(join(import.meta.dirname, '../asserts/fixtures/developer1.private.asc'), 'utf8');
 

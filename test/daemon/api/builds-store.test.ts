@@ -149,7 +149,7 @@ describe('builds from the store (coreforged --offline)', () => {
     assert.match(notInBuild.stderr, /cannot use --revision nope:1: snap "nope" is not in the model nor asked for with --snap/);
     const unknown = await cli(['build', '-c', 'beta', '--snap', 'no-such-snap', '-O', join(tmp.dir, 'bad'), model()]);
     assert.equal(unknown.code, 1);
-    assert.match(unknown.stderr, /cannot find snap "no-such-snap" \(channel beta\) required by model "my-pi3" in the local store nor among the local snap files/);
+    assert.match(unknown.stderr, /cannot find snap "no-such-snap" \(channel beta\), asked for with --snap \(or --extra-snaps\), in the local store nor among the local snap files; check the name, or add it to the local store with "sudo coreforge store add FILE\.snap --channel beta"/);
   });
 
   it('the UC20 signed-grade pc model builds from the store: asserted snaps in the seed\'s snaps dir, their assertions in the recovery system', { timeout: 300_000 }, async () => {
@@ -195,5 +195,31 @@ describe('builds from the store (coreforged --offline)', () => {
     const part = join(tmp.dir, 'pc-20-seed.part');
     execFileSync('dd', [`if=${image}`, `of=${part}`, 'bs=1M', 'conv=sparse', 'iflag=skip_bytes,count_bytes', `skip=${off}`, `count=${seed.size * 512}`, 'status=none']);
     execFileSync('fsck.vfat', ['-n', part], { stdio: 'pipe' });
+  });
+
+  it('--revision follows snapd\'s grade rules: pinned revisions are allowed for a signed UC20 model, a channel override is not', { timeout: 120_000 }, async () => {
+    // snapd takes --revision into the seed manifest at every grade and downloads that revision without a
+    // channel; only channel overrides, local and extra snaps need grade dangerous (seed20.go)
+    const pcModel = join(tmp.dir, 'pc-20.model');
+    const build = JSON.parse(readFileSync(join(tmp.dir, 'pc-20-image', 'build.json'), 'utf8')) as { snaps: { name: string; revision: string }[] };
+    const rev = (n: string) => build.snaps.find((s) => s.name === n)!.revision;
+    const stdout = await ok(['build', '--revision', `pc:${rev('pc')}`, '--revision', `pc-kernel:${rev('pc-kernel')}`, '--thru', 'resolve-snaps', '-O', join(tmp.dir, 'pc-20-pinned'), pcModel]);
+    const id = /build (\d+) done/.exec(stdout)?.[1];
+    assert.ok(id, stdout);
+    const change = (await daemon.transport.call('GET', `/v1/changes/${id}`)) as ChangeInfo;
+    const resolve = change.tasks.find((t) => t.summary === 'resolve-snaps')!;
+    assert.deepEqual(resolve.log.filter((l) => l.level === 'warn').map((l) => l.message), [
+      `WARNING: revision ${rev('pc')} for snap pc may not be the latest available version!`,
+      `WARNING: revision ${rev('pc-kernel')} for snap pc-kernel may not be the latest available version!`,
+    ]);
+    const log = resolve.log.map((l) => l.message).join('\n');
+    assert.match(log, new RegExp(`fetched pc revision ${rev('pc')} from the local store \\(revision ${rev('pc')}\\)`));
+    assert.match(log, new RegExp(`fetched core20 revision ${rev('core20')} from the local store \\(channel latest/stable\\)`));
+    const missing = await cli(['build', '--revision', 'pc:999', '-O', join(tmp.dir, 'bad-20'), pcModel]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /cannot find revision 999 of snap "pc" for amd64 in the store at http:\/\/127\.0\.0\.1:\d+; check the --revision/);
+    const channel = await cli(['build', '-c', 'edge', '-O', join(tmp.dir, 'bad-20'), pcModel]);
+    assert.equal(channel.code, 1);
+    assert.match(channel.stderr, /cannot override channels, add devmode snaps, local snaps, or extra snaps\/components with a model of grade higher than dangerous/);
   });
 });

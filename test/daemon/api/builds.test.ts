@@ -374,6 +374,10 @@ test('bad inputs through the CLI fail with the daemon\'s message', async () => {
   assert.equal(existsSync(join(tmp.dir, 'bad-out', 'pi.img')), false);
   const relative = await daemon.transport.call('POST', '/v1/builds', { model: 'x', 'output-dir': 'out' }).catch((e: Error) => e.message);
   assert.equal(relative, 'cannot start build: output directory "out" must be an absolute path (the daemon does not share the client\'s working directory)');
+  for (const [name, why] of [['../pi3.img', 'is not a plain file name'], ['.pi3.img', 'is not a plain file name'], ['build.json', 'is the name of another output of the build'], ['pi.img.bmap', 'is the name of another output of the build']]) {
+    const refused = await daemon.transport.call('POST', '/v1/builds', { model: 'x', 'output-dir': tmp.dir, 'image-name': name }).catch((e: Error) => e.message);
+    assert.equal(refused, `cannot start build: image name "${name}" ${why}; use a plain file name such as pi3.img (-O DIR chooses the directory)`);
+  }
   const missing = await daemon.transport.call('GET', '/v1/builds/999').catch((e: Error & { kind?: string }) => `${e.kind}: ${e.message}`);
   assert.equal(missing, 'build-not-found: cannot find build "999": no build has that id; list builds with "coreforge builds"');
 });
@@ -411,4 +415,52 @@ test('gadget validate prints the computed layout of a gadget snap', async () => 
   const bad = await runCli(['gadget', 'validate', built['bad-gadget-no-gadget-yaml']!.path], { socketPath: socketPath() });
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /cannot read meta\/gadget\.yaml of gadget .*bad-gadget-no-gadget-yaml\.snap: the file is missing/);
+});
+
+test('gadget validate accepts partial gadgets and emmc volumes, with the layout it can compute and why no image is made', async () => {
+  // snapd gadget_test.go TestGadgetPartialSize: sizes left to an installer
+  const partial = join(tmp.dir, 'partial-gadget.yaml');
+  writeFileSync(
+    partial,
+    'volumes:\n  frobinator-image:\n    partial: [size]\n    bootloader: u-boot\n    schema: gpt\n    structure:\n' +
+      '      - {name: ubuntu-seed, filesystem: ext4, size: 500M, type: "83,0FC63DAF-8483-4772-8E79-3D69D8477DE4", role: system-seed}\n' +
+      '      - {name: ubuntu-save, min-size: 1M, filesystem: ext4, type: "83,0FC63DAF-8483-4772-8E79-3D69D8477DE4", role: system-save}\n' +
+      '      - {name: ubuntu-data, filesystem: ext4, type: "83,0FC63DAF-8483-4772-8E79-3D69D8477DE4", role: system-data}\n',
+  );
+  const res = await runCli(['gadget', 'validate', partial, '--json'], { socketPath: socketPath() });
+  assert.equal(res.code, 0, res.stderr);
+  const layout = JSON.parse(res.stdout) as GadgetLayoutResult;
+  assert.deepEqual(layout.volumes.map((v) => [v.name, v.schema, v.partial, v.size]), [['frobinator-image', 'gpt', ['size'], 0]]);
+  assert.deepEqual(layout.volumes[0]!.structures.map((s) => [s.name, s.offset, s.size, s['in-image']]), [
+    ['ubuntu-seed', 1048576, 524288000, false],
+    ['ubuntu-save', 525336576, 0, false],
+    ['ubuntu-data', null, 0, false],
+  ]);
+  assert.deepEqual(layout.warnings, ['volume "frobinator-image" leaves size to an installer (partial): it is valid, but no image can be built from it']);
+  const text = await runCli(['gadget', 'validate', partial], { socketPath: socketPath() });
+  assert.match(text.stdout, /volume frobinator-image: schema gpt, partial: size, bootloader u-boot, no image/);
+  assert.match(text.stdout, /ubuntu-data +system-data +83,0FC63DAF-8483-4772-8E79-3D69D8477DE4 +ext4 +at install +-/);
+  // a partial value snapd does not know
+  writeFileSync(partial, 'volumes:\n  pc:\n    partial: [size, bootloader]\n    bootloader: grub\n');
+  const badPartial = await runCli(['gadget', 'validate', partial], { socketPath: socketPath() });
+  assert.equal(badPartial.code, 1);
+  assert.match(badPartial.stderr, /"bootloader" is not a valid partial value \(volume "pc"\); use size, filesystem, schema, structure/);
+
+  // snapd gadget_emmc_test.go mockEMMCGadgetYaml, over the API; `offset: 12345` is not sector-aligned, which
+  // snapd accepts at validation: a warning names what a build would refuse
+  const emmc =
+    'volumes:\n  volumename:\n    schema: mbr\n    bootloader: u-boot\n    structure:\n' +
+    '      - {filesystem-label: system-boot, offset: 12345, size: 88888, type: 0C, filesystem: vfat}\n' +
+    '  my-emmc:\n    schema: emmc\n    structure:\n      - {name: boot0, content: [{image: boot0filename}]}\n      - {name: boot1, content: [{image: boot1filename}]}\n';
+  const api = (await daemon.transport.call('POST', '/v1/gadget/validate', { yaml: emmc })) as GadgetLayoutResult;
+  assert.deepEqual(api.volumes.map((v) => [v.name, v.schema, v.bootloader, v.size > 0]), [['volumename', 'mbr', 'u-boot', true], ['my-emmc', 'emmc', '', false]]);
+  assert.deepEqual(api.volumes[1]!.structures.map((s) => [s.name, s.offset, s.size]), [['boot0', 0, 0], ['boot1', 0, 0]]);
+  assert.deepEqual(api.volumes[0]!.structures[0]!.offset, 12345);
+  assert.ok(api.warnings.includes('volume "my-emmc" describes eMMC hardware partitions (schema emmc): its images are written on the device, a build makes no image file of it'), api.warnings.join('\n'));
+  assert.ok(api.warnings.some((w) => /offset 12345 is not a multiple of disk sector size 512/.test(w)), api.warnings.join('\n'));
+  // snapd's emmc rules over the API: a size is the hardware's
+  await assert.rejects(
+    daemon.transport.call('POST', '/v1/gadget/validate', { yaml: emmc.replace('{name: boot1,', '{name: boot1, size: 4M,') }),
+    (err: Error) => /invalid volume "my-emmc": invalid structure #1 \("boot1"\): "size" not allowed for emmc volume structures/.test(err.message),
+  );
 });

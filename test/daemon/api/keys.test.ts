@@ -9,8 +9,9 @@ import { decodeAssertion, decodePublicKey, type AccountKeyRequestInfo } from '..
 import { EventStream } from '../../../client/events.js';
 import { startDaemon, type DaemonProcess } from '../../helpers/daemon.js';
 import { makeTempDir } from '../../helpers/tmp.js';
+import { chainsDir } from '../../helpers/vectors.js';
 
-const testRootArmored = readFileSync('/work/shared/vectors/chains/snapd-testkeys/test-root.private.asc', 'utf8');
+const testRootArmored = readFileSync(join(chainsDir, 'snapd-testkeys/test-root.private.asc'), 'utf8');
 
 /** A JSON request over the socket, for bodies on GET/DELETE and errors as envelopes. */
 function call(socketPath: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: ApiResponse }> {

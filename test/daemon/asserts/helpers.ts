@@ -1,4 +1,4 @@
-// Test helpers for daemon/asserts: the shared vectors and small builders.
+// Test helpers for daemon/asserts: the test vectors (test/vectors) and small builders.
 
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -6,9 +6,8 @@ import * as openpgp from 'openpgp';
 import { Buffer } from 'node:buffer';
 import { buildContent, decodeAssertion, signerFromOpenPGP, type Assertion, type Signer } from '../../../daemon/asserts/index.js';
 
-import { vectorsDir } from '../../helpers/vectors.js';
-export { vectorsDir };
-export const chainsDir = join(vectorsDir, 'chains');
+import { chainsDir, vectorsDir } from '../../helpers/vectors.js';
+export { chainsDir, vectorsDir };
 export const modelsDir = join(vectorsDir, 'canonical-models');
 export const fixturesDir = new URL('./fixtures/', import.meta.url).pathname;
 

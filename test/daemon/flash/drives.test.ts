@@ -62,7 +62,7 @@ describe('drive discovery', () => {
     const drives = await listDrives({ image: { path: '/img/pi.img', size: 20e9 } }, fakeMachine());
     assert.deepEqual(drives.map((d) => [d.path, d.verdict, d.reasons]), [
       ['/dev/nvme0n1', 'system', ['system drive: holds /boot/efi, /', 'large: 512.0 GB, more than an SD card or USB stick usually is']],
-      ['/dev/sdb', 'ok', []],
+      ['/dev/sdb', 'mounted', ['mounted on /media/u/STICK']],
       ['/dev/sdc', 'system', ['system drive: holds swap', 'too small: 16000000000 bytes for a 20000000000-byte image']],
       ['/dev/sdd', 'system', ['system drive: holds holders dm-0 (on sdd1)']],
     ]);

@@ -40,6 +40,9 @@ export async function writeImage(path: string, size: number, ranges: ByteRange[]
     ranges.forEach((r, i) => {
       pseudoRandom(r.end - r.start, seed * 1000 + i + 1).copy(data, r.start);
     });
+    // An MBR boot signature where the data covers it, so the image passes as a disk image (coreforged
+    // refuses to flash one with no partition table and no filesystem at its start, unless forced).
+    if (ranges.some((r) => r.start <= 510 && r.end >= 512)) data.writeUInt16LE(0xaa55, 510);
     for (const r of ranges) await handle.write(data, r.start, r.end - r.start, r.start);
   } finally {
     await handle.close();

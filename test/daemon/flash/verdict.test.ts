@@ -9,15 +9,16 @@ const imageSize = 4 * GB;
 describe('drive verdicts', () => {
   const table: [string, Partial<DriveFacts>, string, string[]][] = [
     ['an unmounted card is ok', {}, 'ok', []],
-    ['a mounted card that holds no system directory is ok', { mountpoints: ['/media/u/boot'] }, 'ok', []],
+    ['a mounted card that holds no system directory is mounted, each mount point a reason', { mountpoints: ['/media/u/boot', '/media/u/root'] }, 'mounted', ['mounted on /media/u/boot', 'mounted on /media/u/root']],
     ['the drive holding / is a system drive', { mountpoints: ['/'] }, 'system', ['system drive: holds /']],
-    ['a drive with /boot/efi is a system drive', { mountpoints: ['/home', '/boot/efi'] }, 'system', ['system drive: holds /boot/efi']],
+    ['a drive with /boot/efi is a system drive', { mountpoints: ['/home', '/boot/efi'] }, 'system', ['system drive: holds /boot/efi', 'mounted on /home']],
     ['a drive with swap is a system drive', { mountpoints: ['[SWAP]'] }, 'system', ['system drive: holds swap']],
     ['a drive under LVM is a system drive', { holders: ['dm-0 (on sdb2)'] }, 'system', ['system drive: holds holders dm-0 (on sdb2)']],
     ['a write-protected card is read-only', { readOnly: true }, 'read-only', ['read-only']],
     ['a card smaller than the image is too small', { size: 2 * GB }, 'too-small', ['too small: 2000000000 bytes for a 4000000000-byte image']],
     ['a 256 GB drive is large', { size: 256 * GB }, 'large', ['large: 256.0 GB, more than an SD card or USB stick usually is']],
-    ['the drive holding the image is the source', { holdsImage: true, mountpoints: ['/media/u/data'] }, 'source', ['holds the image file being flashed']],
+    ['the drive holding the image is the source', { holdsImage: true, mountpoints: ['/media/u/data'] }, 'source', ['holds the image file being flashed', 'mounted on /media/u/data']],
+    ['a mounted card is mounted before it is large', { size: 256 * GB, mountpoints: ['/mnt/card'] }, 'mounted', ['mounted on /mnt/card', 'large: 256.0 GB, more than an SD card or USB stick usually is']],
     ['a system drive holding the image is a system drive first', { holdsImage: true, mountpoints: ['/'] }, 'system', ['system drive: holds /', 'holds the image file being flashed']],
     ['the most serious verdict wins', { readOnly: true, size: 1 * GB }, 'read-only', ['read-only', 'too small: 1000000000 bytes for a 4000000000-byte image']],
   ];
@@ -43,7 +44,7 @@ describe('drive verdicts', () => {
   });
 
   it('refuses system, source, read-only and too-small drives and only warns about large ones', () => {
-    assert.deepEqual((['ok', 'large', 'system', 'source', 'read-only', 'too-small'] as const).map(isRefused), [false, false, true, true, true, true]);
+    assert.deepEqual((['ok', 'mounted', 'large', 'system', 'source', 'read-only', 'too-small'] as const).map(isRefused), [false, false, false, true, true, true, true]);
   });
 
   const refusals: [Partial<DriveFacts>, string, string][] = [

@@ -38,7 +38,7 @@ test('account-key and account-key-request rule violations are rejected with snap
     ['no body', 'account-key', ak, undefined, 'assertion account-key: cannot decode public key: no data'],
     ['until before since', 'account-key', { ...ak, until: '2016-01-01T00:00:00Z' }, keyBody, `assertion account-key: 'until' time cannot be before 'since' time`],
     ['since missing', 'account-key', { ...ak, since: undefined }, keyBody, 'assertion account-key: "since" header is mandatory'],
-    ['a bad key name', 'account-key', { ...ak, name: 'Bad Name' }, keyBody, 'assertion account-key: "name" header contains invalid characters: "Bad Name"'],
+    ['a bad key name', 'account-key', { ...ak, name: 'Bad Name' }, keyBody, 'assertion account-key: "name" header contains invalid characters: "Bad Name"; a key name is lowercase letters, digits and single hyphens, with at least one letter, like "my-model-key"'],
     ['no account-id', 'account-key', { ...ak, 'account-id': undefined }, keyBody, 'assertion account-key: "account-id" header is mandatory'],
     ['constraints that are not maps', 'account-key', { ...ak, format: '1', constraints: ['x'] }, keyBody, 'assertion account-key: assertions constraints must be a list of maps'],
     ['a request without a name', 'account-key-request', { ...ak, 'authority-id': undefined, name: undefined }, keyBody, 'assertion account-key-request: "name" header is mandatory'],
@@ -53,7 +53,8 @@ test('account rule violations are rejected with snapd\'s messages', () => {
   const cases: [Record<string, unknown>, string][] = [
     [{ ...account, 'display-name': undefined }, 'assertion account: "display-name" header is mandatory'],
     [{ ...account, validation: '' }, 'assertion account: "validation" header should not be empty'],
-    [{ ...account, timestamp: 'yesterday' }, 'assertion account: "timestamp" header is not a RFC3339 date: parsing time "yesterday" as "2006-01-02T15:04:05Z07:00": cannot parse "yesterday" as "2006"'],
+    [{ ...account, timestamp: 'yesterday' }, 'assertion account: "timestamp" header is not a RFC3339 date: "yesterday" is not a date and time of the form YYYY-MM-DDTHH:MM:SS followed by Z or an offset; write it like 2026-12-06T10:00:00+00:00, or 2026-12-06T10:00:00Z in UTC ("coreforge sign --update-timestamp" sets it to now)'],
+    [{ ...account, timestamp: '2024-13-01T00:00:00Z' }, 'assertion account: "timestamp" header is not a RFC3339 date: "2024-13-01T00:00:00Z" has its month out of range; write it like 2026-12-06T10:00:00+00:00, or 2026-12-06T10:00:00Z in UTC ("coreforge sign --update-timestamp" sets it to now)'],
     [{ ...account, username: ['a'] }, 'assertion account: "username" header must be a string'],
   ];
   for (const [headers, want] of cases) assert.equal(messageOf(() => decodeHeaders('account', headers)), want);

@@ -105,10 +105,11 @@ test('model rule violations are rejected with snapd\'s exact messages', () => {
   const without = (h: Record<string, unknown>, name: string) => Object.fromEntries(Object.entries(h).filter(([k]) => k !== name));
   const cases: [string, Record<string, unknown>, string][] = [
     ['authority-id is not brand-id', { ...uc16, 'authority-id': 'other' }, 'authority-id and brand-id must match, model assertions are expected to be signed by the brand: "other" != "brand"'],
-    ['model name with invalid characters', { ...uc16, model: 'pc_1' }, '"model" header contains invalid characters: "pc_1"'],
-    ['model name with a trailing dash', { ...uc16, model: 'pc-' }, '"model" header contains invalid characters: "pc-"'],
-    ['model name in uppercase', { ...uc16, model: 'PC' }, '"model" header cannot contain uppercase letters'],
-    ['timestamp not RFC3339', { ...uc16, timestamp: '2024-01-01 00:00:00' }, '"timestamp" header is not a RFC3339 date: parsing time "2024-01-01 00:00:00" as "2006-01-02T15:04:05Z07:00": cannot parse " 00:00:00" as "T"'],
+    ['model name with invalid characters', { ...uc16, model: 'pc_1' }, '"model" header contains invalid characters: "pc_1"; a model name is lowercase letters and digits, with single hyphens between them, like "pc-1"'],
+    ['the guide\'s model name typed with capitals and an underscore', { ...uc16, model: 'My_Pi3' }, '"model" header contains invalid characters: "My_Pi3"; a model name is lowercase letters and digits, with single hyphens between them, like "my-pi3"'],
+    ['model name with a trailing dash', { ...uc16, model: 'pc-' }, '"model" header contains invalid characters: "pc-"; a model name is lowercase letters and digits, with single hyphens between them, like "pc"'],
+    ['model name in uppercase', { ...uc16, model: 'PC' }, '"model" header cannot contain uppercase letters; a model name is lowercase letters and digits, with single hyphens between them, like "pc"'],
+    ['timestamp not RFC3339', { ...uc16, timestamp: '2024-01-01 00:00:00' }, '"timestamp" header is not a RFC3339 date: "2024-01-01 00:00:00" is not a date and time of the form YYYY-MM-DDTHH:MM:SS followed by Z or an offset; write it like 2026-12-06T10:00:00+00:00, or 2026-12-06T10:00:00Z in UTC ("coreforge sign --update-timestamp" sets it to now)'],
     ['timestamp missing', without(uc16, 'timestamp'), '"timestamp" header is mandatory'],
     ['gadget alongside snaps', { ...uc20, gadget: 'pc' }, 'cannot specify separate "gadget" header once using the extended snaps header'],
     ['required-snaps alongside snaps', { ...uc20, 'required-snaps': ['x1'] }, 'cannot specify separate "required-snaps" header once using the extended snaps header'],

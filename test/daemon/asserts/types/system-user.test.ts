@@ -26,7 +26,7 @@ test('a system-user gives the user to create and its validity', () => {
 
 test('system-user rule violations are rejected with snapd\'s messages', () => {
   const cases: [Record<string, unknown>, string][] = [
-    [{ ...user, username: 'Bad' }, '"username" header contains invalid characters: "Bad"'],
+    [{ ...user, username: 'Bad' }, '"username" header contains invalid characters: "Bad"; a username starts with a lowercase letter or digit, followed by lowercase letters, digits, ".", "_" or "-"'],
     [{ ...user, password: 'plain' }, '"password" header invalid: hashed password must be of the form "$integer-id$salt$hash", see crypt(3)'],
     [{ ...user, password: '$1$salt$hash' }, '"password" header only supports $id$ values of 6 (sha512crypt) or higher'],
     [{ ...user, 'force-password-change': 'true', password: undefined }, 'cannot use "force-password-change" with an empty "password"'],

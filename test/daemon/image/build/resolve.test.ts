@@ -18,11 +18,11 @@ const channels = (m: ModelInfo, channel: string, snaps: SnapOption[] = []) =>
 
 test('the UC18 pi model seeds snapd, the kernel, core18 and the gadget with pinned tracks', () => {
   const plan = resolveSeedSnaps(model('my-pi3'), { channel: '', snaps: [] });
-  assert.deepEqual(plan.snaps.map((s) => [s.name, s.role, s.channel]), [
-    ['snapd', 'snapd', 'stable'],
-    ['pi-kernel', 'kernel', '18-pi3'],
-    ['core18', 'base', 'stable'],
-    ['pi', 'gadget', '18-pi3'],
+  assert.deepEqual(plan.snaps.map((s) => [s.name, s.role, s.channel, s.origin]), [
+    ['snapd', 'snapd', 'stable', 'implicit'],
+    ['pi-kernel', 'kernel', '18-pi3', 'model'],
+    ['core18', 'base', 'stable', 'model'],
+    ['pi', 'gadget', '18-pi3', 'model'],
   ]);
 });
 
@@ -42,7 +42,7 @@ test('the UC20 dangerous model keeps default channels, takes overrides, and list
   assert.deepEqual(channels(m, ''), { snapd: 'latest/stable', 'pc-kernel': '20/stable', core20: 'latest/stable', pc: '20/stable' });
   assert.deepEqual(channels(m, 'beta'), { snapd: 'latest/beta', 'pc-kernel': '20/beta', core20: 'latest/beta', pc: '20/beta' });
   const plan = resolveSeedSnaps(m, { channel: '', snaps: [local('hello-coreforge')] });
-  assert.deepEqual(plan.snaps.at(-1), { name: 'hello-coreforge', snapId: '', role: 'extra', channel: 'latest/stable', modes: ['run'], essential: false, extra: true, defaultChannel: '' });
+  assert.deepEqual(plan.snaps.at(-1), { name: 'hello-coreforge', snapId: '', role: 'extra', channel: 'latest/stable', modes: ['run'], essential: false, extra: true, defaultChannel: '', origin: 'option' });
 });
 
 test('optional UC20 snaps are seeded only when named', () => {
@@ -51,7 +51,7 @@ test('optional UC20 snaps are seeded only when named', () => {
   });
   assert.equal(resolveSeedSnaps(m, { channel: '', snaps: [] }).snaps.some((s) => s.name === 'hello-coreforge'), false);
   const named = resolveSeedSnaps(m, { channel: '', snaps: [local('hello-coreforge')] }).snaps.find((s) => s.name === 'hello-coreforge');
-  assert.equal(named?.extra, false);
+  assert.deepEqual([named?.extra, named?.origin], [false, 'selected']);
 });
 
 test('channel helpers follow snapd channel.Resolve and ResolvePinned', () => {
