@@ -1,19 +1,55 @@
 /**
  * The coreforge demo (README command 1): a throwaway coreforged with the
  * embedded local store, driven through the real CLI the way a device maker
- * would, from a new store account to a flashed image, with a report at the end.
- * Nothing is left running: the daemon, the temp dirs and the loop device go.
+ * would, from a new store account to a flashed image, then (unless --no-boot,
+ * or the machine cannot) the sample OS image built from the store and booted
+ * in qemu to console-conf and an ssh login; a report at the end.
+ * Nothing is left running: the daemon, qemu, the temp dirs and the loop device go.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import type { BuildInfo } from '../daemon/api/types.js';
 import { buildAllFixtures } from '../test/fixtures/snaps.js';
 import { FIXTURE_MODELS, modelJSON, modelTimestamp } from '../test/fixtures/models.js';
 import { cliEntry, realDaemonEntry, runCli, startDaemon, type DaemonProcess } from '../test/helpers/daemon.js';
 import { makeTempDir } from '../test/helpers/tmp.js';
 import { freePort } from '../test/helpers/net.js';
+import { missingForBoot } from '../test/helpers/qemu-boot.js';
+import { demoBoot } from './demo-boot.js';
+
+const usage = `usage: npm run demo [-- --no-boot]
+
+Runs the whole journey through a throwaway coreforged: store account, keys,
+signed models, image builds, a flash to a loop device (as root), then the
+sample device OS (sample-os/) built from the embedded store and booted in
+qemu to console-conf and an ssh login. The boot needs root, qemu-system-x86
+and ovmf (bash scripts/setup installs them); it is skipped, saying why, when
+they are missing.
+
+  --no-boot   stop after the flash: no sample OS, no qemu
+`;
+function readFlags() {
+  try {
+    return parseArgs({ options: { 'no-boot': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } } }).values;
+  } catch (err) {
+    process.stderr.write(`demo: cannot use these arguments: ${(err as Error).message}\n${usage}`);
+    process.exit(2);
+  }
+}
+const flags = readFlags();
+if (flags.help) {
+  process.stdout.write(usage);
+  process.exit(0);
+}
+/** Why the demo does not boot the sample OS, or undefined when it does. */
+function whyNoBoot(): string | undefined {
+  if (flags['no-boot']) return 'asked not to (--no-boot)';
+  const missing = missingForBoot();
+  return missing.length > 0 ? `this machine lacks ${missing.join(', ')} (bash scripts/setup installs the packages; run the demo as root)` : undefined;
+}
 
 interface StepResult {
   step: string;
@@ -92,7 +128,11 @@ async function main(): Promise<number> {
     mkdirSync(secrets, { mode: 0o700 });
     writeFileSync(join(secrets, 'store-password'), 'demo-password-123\n', { mode: 0o600 });
     writeFileSync(join(secrets, 'key-passphrase'), 'demo-passphrase-456\n', { mode: 0o600 });
-    writeFileSync(join(secrets, 'id_ed25519.pub'), sshPublicKey('demo@coreforge') + '\n');
+    const noBoot = whyNoBoot();
+    const sshKey = join(secrets, 'id_ed25519');
+    if (noBoot) writeFileSync(`${sshKey}.pub`, sshPublicKey('demo@coreforge') + '\n');
+    // the boot logs in with the account's key: a real key pair, as ssh reads it
+    else execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'demo@coreforge', '-f', sshKey]);
     const email = 'maker@example.com';
 
     await cli('A store account in the local store', [
@@ -150,10 +190,30 @@ async function main(): Promise<number> {
       report.push({ step: 'Flash', seconds: 0, ok: true, note: `skipped: ${why}` });
     }
 
+    let boot: { prompt: number; ssh: number } | undefined;
+    if (noBoot) {
+      console.log(`\n== Boot the sample OS in qemu: skipped, ${noBoot}`);
+      report.push({ step: 'Boot the sample OS', seconds: 0, ok: true, note: `skipped: ${noBoot}` });
+    } else {
+      boot = await demoBoot({
+        work,
+        storePort,
+        email,
+        sshKey,
+        brandId,
+        keyName: 'brand-key',
+        passphraseFile: join(secrets, 'key-passphrase'),
+        cli,
+        record: (step, seconds, note) => report.push({ step, seconds, ok: true, ...(note ? { note } : {}) }),
+        dim,
+      });
+    }
+
     console.log('\n== Report');
     for (const r of report) console.log(`${r.ok ? 'ok  ' : 'FAIL'}  ${r.seconds.toFixed(2).padStart(7)} s  ${r.step}${r.note ? ` (${r.note})` : ''}`);
     console.log('\nArtifacts (removed with the demo\'s temp dir):');
     for (const a of artifacts) console.log(`  ${a.volume}  ${(a.size / 1048576).toFixed(1)} MiB  sha256 ${a.sha256}`);
+    if (boot) console.log(`\nThe sample OS booted: console-conf's prompt ${boot.prompt.toFixed(1)} s after qemu started, ssh login at ${boot.ssh.toFixed(1)} s.`);
     return 0;
   } catch (err) {
     console.error(`\ndemo: ${(err as Error).message}`);
