@@ -62,7 +62,12 @@ export function parseImageSize(text: string): number | Record<string, number> {
   return out;
 }
 
-async function toInfo(row: BuildRow, ctx: DaemonContext): Promise<BuildInfo> {
+/**
+ * `pending` is taken before the row is read: a digest that ends in between
+ * then shows as still pending (the client asks again), never as done with
+ * its sha256 missing.
+ */
+async function toInfo(row: BuildRow, ctx: DaemonContext, pending: ReadonlySet<string>): Promise<BuildInfo> {
   const change = await ctx.engine.get(row.change);
   return {
     id: row.id,
@@ -76,7 +81,7 @@ async function toInfo(row: BuildRow, ctx: DaemonContext): Promise<BuildInfo> {
     'ready-time': change['ready-time'],
     ...(change.err ? { err: change.err } : {}),
     artifacts: row.artifacts,
-    'digests-pending': ctx.imageDigests.isPending(row.id),
+    'digests-pending': pending.has(row.id),
     warnings: row.warnings,
   };
 }
@@ -206,18 +211,22 @@ export const buildRoutes: Route[] = [
   {
     path: '/v1/builds',
     POST: startBuild,
-    GET: async (req, ctx) =>
-      syncResponse(await Promise.all((await ctx.builds.list()).filter((r) => mayUseChange(req.caller, r.owner?.uid ?? null)).map((r) => toInfo(r, ctx)))),
+    GET: async (req, ctx) => {
+      const pending = ctx.imageDigests.pendingNow();
+      const rows = (await ctx.builds.list()).filter((r) => mayUseChange(req.caller, r.owner?.uid ?? null));
+      return syncResponse(await Promise.all(rows.map((r) => toInfo(r, ctx, pending))));
+    },
   },
   {
     path: '/v1/builds/:id',
     GET: async (req, ctx) => {
+      const pending = ctx.imageDigests.pendingNow();
       const row = await ctx.builds.get(req.params.id!);
       if (row && !mayUseChange(req.caller, row.owner?.uid ?? null)) {
         throw new ApiError('not-owner', `cannot show build ${req.params.id}: it was started by uid ${row.owner?.uid ?? 0}, not by you (uid ${req.caller.uid}); only its owner and root may see it`);
       }
       if (!row) throw imageError('build-not-found', `cannot find build ${JSON.stringify(req.params.id)}: no build has that id; list builds with "coreforge builds"`);
-      return syncResponse(await toInfo(row, ctx));
+      return syncResponse(await toInfo(row, ctx, pending));
     },
   },
   {

@@ -97,9 +97,9 @@ export class ImageDigests {
     for (const row of await this.repo.list()) if (row.artifacts.some((a) => a.sha256 === null)) this.start(row.id);
   }
 
-  /** Whether a build's digests are still to come. */
-  isPending(buildId: string): boolean {
-    return this.pending.has(buildId);
+  /** The builds whose digests are still to come, as of now. */
+  pendingNow(): ReadonlySet<string> {
+    return new Set(this.pending);
   }
 
   /** Resolves when no digest is queued or running. */
