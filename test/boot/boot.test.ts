@@ -18,7 +18,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import { decodeGrubEnv, encodeGrubEnv } from '../../daemon/image/build/bootenv.js';
+import { decodeGrubEnv, encodeGrubEnv } from '../../daemon/image/pipeline/bootenv.js';
 import { realDaemonEntry, runCli, startDaemon, type DaemonProcess } from '../helpers/daemon.js';
 import { answerConsoleConf, untilConsoleConf, untilLoginPrompt, untilUnattendedDone } from '../helpers/guest-flow.js';
 import { sshRun, waitForSsh, type SshResult, type SshTarget } from '../helpers/guest-ssh.js';

@@ -17,7 +17,7 @@ import { admitMember, apiAs, member, memberDir, runAs } from '../helpers/caller.
 import { runCli, startDaemon, type DaemonProcess } from '../helpers/daemon.js';
 import { makeTempDir } from '../helpers/tmp.js';
 import { freePort } from '../helpers/net.js';
-import { fixtureSnaps, snapsFor, testTrust, type TestTrust } from './image/build/helpers.js';
+import { fixtureSnaps, snapsFor, testTrust, type TestTrust } from './image/pipeline/helpers.js';
 
 let tmp: { dir: string; cleanup(): Promise<void> };
 let daemon: DaemonProcess;

@@ -1,5 +1,5 @@
 // The store as a source of snaps for image builds: structurally the
-// SnapSource of daemon/image/build/snap-source.ts (not imported: daemon/store
+// SnapSource of daemon/image/pipeline/snap-source.ts (not imported: daemon/store
 // stays free of the image pipeline), resolving by name and channel (or
 // revision) for one architecture, downloading into the cache and giving the
 // snap's assertions with the prerequisites a seed needs.

@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BuildInfo, ChangeInfo } from '../../../daemon/api/types.js';
-import { ubootEnvVars } from '../../../daemon/image/build/bootenv.js';
+import { ubootEnvVars } from '../../../daemon/image/pipeline/bootenv.js';
 import { FIXTURE_MODELS, fixtureSnapId, modelJSON, modelTimestamp } from '../../fixtures/models.js';
 import { buildAllFixtures, type BuiltFixture } from '../../fixtures/snaps.js';
 import { runCli, startDaemon, type DaemonProcess } from '../../helpers/daemon.js';

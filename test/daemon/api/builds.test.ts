@@ -7,13 +7,13 @@ import { encodeAssertion } from '../../../daemon/asserts/index.js';
 import { Database } from '../../../daemon/db/database.js';
 import { parseImageSize } from '../../../daemon/api/builds.js';
 import type { BuildInfo, ChangeInfo, GadgetLayoutResult } from '../../../daemon/api/types.js';
-import { decodeGrubEnv, ubootEnvVars } from '../../../daemon/image/build/bootenv.js';
+import { decodeGrubEnv, ubootEnvVars } from '../../../daemon/image/pipeline/bootenv.js';
 import { FIXTURE_MODELS, modelJSON } from '../../fixtures/models.js';
 import { PI_18_GADGET_YAML } from '../../fixtures/catalog/gadget-yamls.js';
 import type { BuiltFixture } from '../../fixtures/snaps.js';
 import { runCli, startDaemon, type DaemonProcess } from '../../helpers/daemon.js';
 import { makeTempDir } from '../../helpers/tmp.js';
-import { fixtureSnaps, modelTime, snapsFor, testTrust, type TestTrust } from '../image/build/helpers.js';
+import { fixtureSnaps, modelTime, snapsFor, testTrust, type TestTrust } from '../image/pipeline/helpers.js';
 
 let tmp: { dir: string; cleanup(): Promise<void> };
 let daemon: DaemonProcess;

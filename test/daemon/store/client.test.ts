@@ -12,7 +12,7 @@ import type { Database } from '../../../daemon/db/database.js';
 import type { CoreforgeError } from '../../../daemon/errors.js';
 import { StoreClient } from '../../../daemon/store/client/client.js';
 import { StoreSnapSource } from '../../../daemon/store/client/snap-source.js';
-import type { SnapSource } from '../../../daemon/image/build/snap-source.js';
+import type { SnapSource } from '../../../daemon/image/pipeline/snap-source.js';
 import { hashPassword, totp } from '../../../daemon/store/local/secrets.js';
 import type { LocalStore } from '../../../daemon/store/local/store.js';
 import { listenStore, type RunningStoreServer } from '../../../daemon/store/server/listen.js';

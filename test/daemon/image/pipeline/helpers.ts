@@ -12,7 +12,7 @@ import {
   type Assertion,
   type Signer,
 } from '../../../../daemon/asserts/index.js';
-import type { ModelLookups } from '../../../../daemon/image/build/model.js';
+import type { ModelLookups } from '../../../../daemon/image/pipeline/model.js';
 import { fixtureSnapId, modelJSON } from '../../../fixtures/models.js';
 import { buildAllFixtures, type BuiltFixture } from '../../../fixtures/snaps.js';
 import { chainsDir, loadAssertion, lookups, signerFromArmored } from '../../asserts/helpers.js';

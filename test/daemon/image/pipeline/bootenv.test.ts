@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeGrubEnv, encodeGrubEnv, ubootEnvVars, updateUbootEnv } from '../../../../daemon/image/build/bootenv.js';
+import { decodeGrubEnv, encodeGrubEnv, ubootEnvVars, updateUbootEnv } from '../../../../daemon/image/pipeline/bootenv.js';
 import { parseEnvText, ubootEnvImage } from '../../../fixtures/ubootenv.js';
 
 test('a grubenv block is 1024 bytes, header first, padded with #', () => {

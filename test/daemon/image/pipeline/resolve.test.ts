@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ModelInfo } from '../../../../daemon/asserts/index.js';
-import { resolveChannel, resolvePinned, resolveSeedSnaps, notAllowedExceptForDangerous, type SnapOption } from '../../../../daemon/image/build/resolve.js';
+import { resolveChannel, resolvePinned, resolveSeedSnaps, notAllowedExceptForDangerous, type SnapOption } from '../../../../daemon/image/pipeline/resolve.js';
 import { modelJSON } from '../../../fixtures/models.js';
 import { decodeHeaders } from '../../asserts/helpers.js';
 
