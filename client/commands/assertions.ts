@@ -23,7 +23,7 @@ async function readInput(file: string | undefined, what: string): Promise<string
 /** One line per assertion: file, type, primary key, verdict and reason. */
 export function renderVerdicts(file: string, verdicts: AssertionVerdict[]): string {
   return verdicts
-    .map((v) => `${file}: ${v.type} ${v['primary-key'].join('/')}: ${v.valid ? 'valid' : 'INVALID'}: ${v.reason}\n`)
+    .map((v) => `${file}: ${v.type} ${v['primary-key'].join('/')}: ${v.valid ? 'valid' : 'INVALID'}: ${v.reason}${v.fix ? `; ${v.fix}` : ''}\n`)
     .join('');
 }
 

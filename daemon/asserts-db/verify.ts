@@ -1,4 +1,5 @@
 import { checkChain, decodeStream, primaryKeyOf, type Assertion } from '../asserts/index.js';
+import { chainFailureFix } from '../asserts/chain-fix.js';
 import { CoreforgeError } from '../errors.js';
 import { describeAssertion, type SqliteAssertionDatabase } from './database.js';
 
@@ -14,6 +15,8 @@ export interface AssertionVerdict {
   reason: string;
   /** the error kind when not valid */
   kind?: string;
+  /** what to do about it, by cause, when not valid */
+  fix?: string;
   /** the chain from the assertion to its root, as type and primary key */
   chain?: { type: string; 'primary-key': string[] }[];
   /** the trusted root key id; null for self-signed account-key-requests */
@@ -64,7 +67,7 @@ export async function verifyAssertions(
       out.push({ ...base, valid: true, reason: describeChain(v.chain, v.root), chain: v.chain.map((c) => ({ type: c.type, 'primary-key': primaryKeyOf(c) })), root: v.root?.signKeyId ?? null });
     } catch (err) {
       if (!(err instanceof CoreforgeError)) throw err;
-      out.push({ ...base, valid: false, reason: err.message, kind: err.kind });
+      out.push({ ...base, valid: false, reason: err.message, kind: err.kind, fix: chainFailureFix(err, { type: a.type, authorityId: a.authorityId }) });
     }
   }
   return out;

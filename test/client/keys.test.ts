@@ -140,7 +140,7 @@ describe('coreforge keys, sign, verify and ack', () => {
 
     const untrusted = await cf(['verify', modelFile]);
     assert.equal(untrusted.code, 1);
-    assert.equal(untrusted.stdout, `${modelFile}: model 16/brand1/my-device: INVALID: no matching public key "${keyId}" for signature by "brand1"\n`);
+    assert.equal(untrusted.stdout, `${modelFile}: model 16/brand1/my-device: INVALID: no matching public key "${keyId}" for signature by "brand1"; the key that signed it is unknown to coreforged: register it with the brand's store account ("coreforge login EMAIL", then "coreforge register-key KEY"), or "coreforge ack" the brand's account-key and account assertions\n`);
     const trusted = await cf(['verify', modelFile, '--trusted', rootFile]);
     assert.equal(trusted.code, 0, trusted.stdout + trusted.stderr);
     assert.equal(trusted.stdout, `${modelFile}: model 16/brand1/my-device: valid: signature chain of 1 key up to the trusted root key "${keyId}" of "brand1"\n`);
@@ -148,8 +148,11 @@ describe('coreforge keys, sign, verify and ack', () => {
     const tampered = await file('tampered.model', signed.stdout.replace('my-device', 'my-devicf'));
     const both = await cf(['verify', modelFile, tampered, '--trusted', rootFile, '--json']);
     assert.equal(both.code, 1);
-    const verdicts = JSON.parse(both.stdout) as { file: string; verdicts: { valid: boolean; kind?: string }[] }[];
+    const verdicts = JSON.parse(both.stdout) as { file: string; verdicts: { valid: boolean; kind?: string; fix?: string }[] }[];
     assert.deepEqual(verdicts.map((v) => [v.verdicts[0]!.valid, v.verdicts[0]!.kind]), [[true, undefined], [false, 'invalid-signature']]);
+    // each cause has its own fix, as the build's model check gives it
+    assert.equal(verdicts[0]!.verdicts[0]!.fix, undefined);
+    assert.equal(verdicts[1]!.verdicts[0]!.fix, 'the model was changed after it was signed: edit the JSON statement, not the signed model, and sign it again ("coreforge sign -k KEY model.json > model.model")');
 
     const refused = await cf(['ack', modelFile]);
     assert.equal(refused.code, 1);

@@ -7,6 +7,7 @@ import {
   type ModelInfo,
   type TrustedRoots,
 } from '../../asserts/index.js';
+import { chainFailureFix } from '../../asserts/chain-fix.js';
 import { isCoreforgeError } from '../../errors.js';
 import { imageError } from '../errors.js';
 
@@ -66,36 +67,9 @@ export async function verifyModel(text: string, source: string, lookups: ModelLo
     prerequisites = [...accounts, ...keys];
   } catch (err) {
     const why = isCoreforgeError(err) ? err.message : String(err);
-    throw imageError('untrusted-model', `cannot verify model ${JSON.stringify(info.model)} of brand ${JSON.stringify(info.brandId)}: ${why}; ${modelTrustFix(err, info)}`);
+    throw imageError('untrusted-model', `cannot verify model ${JSON.stringify(info.model)} of brand ${JSON.stringify(info.brandId)}: ${why}; ${chainFailureFix(err, { type: 'model', authorityId: info.brandId })}`);
   }
   return { assertion, info, text: encodeAssertion(assertion), prerequisites };
-}
-
-/**
- * What to do about a model whose signature chain does not check, by cause:
- * each failure has its own fix (snapd's message, which users search for, says
- * what failed; this says what to do).
- */
-export function modelTrustFix(err: unknown, info: Pick<ModelInfo, 'brandId'>): string {
-  const kind = isCoreforgeError(err) ? err.kind : '';
-  const details = (isCoreforgeError(err) ? err.details : undefined) ?? {};
-  switch (kind) {
-    case 'invalid-signature':
-      return 'the model was changed after it was signed: edit the JSON statement, not the signed model, and sign it again ("coreforge sign -k KEY model.json > model.model")';
-    case 'key-expired':
-      if (typeof details.since === 'string' && typeof details.time === 'string' && details.time < details.since) {
-        return `the model's timestamp is before its key became valid (${details.since}): sign it again with "coreforge sign --update-timestamp", or set "timestamp" in the JSON to a time after that`;
-      }
-      return 'its signing key is no longer valid at the model\'s timestamp: sign the model with a current key of the brand (see "coreforge keys")';
-    case 'missing-assertion':
-      if (details.type === 'account') return `"coreforge ack" the account assertion of the brand "${info.brandId}" (a registered key brings it along)`;
-      return (
-        `the key that signed it is unknown to coreforged: register it with the brand's store account ("coreforge login EMAIL", then "coreforge register-key KEY"), ` +
-        `or "coreforge ack" the brand's account-key and account assertions`
-      );
-    default:
-      return `"coreforge ack" the brand's account and account-key assertions, signed up to a root coreforged trusts ("coreforge ack --trusted ROOT" adds your own root)`;
-  }
 }
 
 /** True for UC20 and later models (they have a grade). */
