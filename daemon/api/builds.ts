@@ -10,7 +10,7 @@ import { buildStepTaskKind, type BuildChangeData, type BuildSecrets } from '../i
 import { validateGadget } from '../image/pipeline/validate-gadget.js';
 import { parseRevisions } from '../image/pipeline/store-snaps.js';
 import { runTool } from '../image/pipeline/exec.js';
-import { outputDirError } from '../image/pipeline/pipeline.js';
+import { outputDirError } from '../image/pipeline/steps/outputs.js';
 import type { DaemonContext } from './context.js';
 import { ApiError } from './errors.js';
 import { asyncResponse, syncResponse } from './response.js';

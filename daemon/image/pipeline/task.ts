@@ -10,7 +10,7 @@ import type { PassphraseVault } from '../../keys/passphrases.js';
 import type { Exec } from './exec.js';
 import type { ModelLookups } from './model.js';
 import type { BuildParams, BuildStepName } from './params.js';
-import { runBuildStep } from './pipeline.js';
+import { runBuildStep } from './runner.js';
 import type { ImageDigests } from './image-digests.js';
 import { callerWorkPlaces, fixedPlaces, type BuildPlaces } from './places.js';
 import type { BuildRepository } from './repository.js';
