@@ -5,7 +5,7 @@ import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, s
 import { join } from 'node:path';
 import { encodeAssertion } from '../../../daemon/asserts/index.js';
 import { Database } from '../../../daemon/db/database.js';
-import { parseImageSize } from '../../../daemon/api/builds.js';
+import { parseImageSize } from '../../../daemon/image/pipeline/request.js';
 import type { BuildInfo, ChangeInfo, GadgetLayoutResult } from '../../../daemon/api/types.js';
 import { decodeGrubEnv, ubootEnvVars } from '../../../daemon/image/pipeline/bootenv.js';
 import { FIXTURE_MODELS, modelJSON } from '../../fixtures/models.js';
