@@ -111,14 +111,19 @@ export class BuildTasks {
     },
   };
 
-  /** Called with every change's status: a build that ended lets go of its places, and one that failed cleans up. */
+  /**
+   * Called with every change's status: a build that ended lets go of its
+   * places; one that failed cleans up, and so does one stopped early by
+   * --thru without -w (nothing can resume it: --resume needs -w).
+   */
   async changeEnded(e: StatusEvent): Promise<void> {
     const session = this.open.get(e.change);
     if (!session || !isEnded(e.status)) return;
     this.open.delete(e.change);
     if (session.secrets !== undefined) this.deps.secrets.forget(session.secrets);
     try {
-      if (e.status !== 'Done') await this.cleanUp(session.places, session.params.workDir !== undefined);
+      const resumable = session.params.workDir !== undefined;
+      if (e.status !== 'Done' || !resumable) await this.cleanUp(session.places, resumable);
     } catch (err) {
       this.deps.logger.warn(`cannot clean up after build ${e.change}: ${(err as Error).message}`);
     } finally {
@@ -126,15 +131,16 @@ export class BuildTasks {
     }
   }
 
-  /** A failed build: its temporary outputs go; its work dir and state too, unless kept for --resume (which makes the outputs again). */
+  /** A failed (or unfinished) build: its temporary outputs go; its work dir and state too, unless kept for --resume (which makes the outputs again). */
   private async cleanUp(places: BuildPlaces, resumable: boolean): Promise<void> {
     const state = await loadState(places.stateFile).catch(() => undefined);
-    if (!state) return;
     if (!resumable) {
+      // A build that failed in its first step saved no state, but has its work dir all the same.
       await places.discard(state);
       await removeState(places.stateFile);
       return;
     }
+    if (!state) return;
     places.discardOutputs(state);
     await saveState(places.stateFile, state);
   }
