@@ -32,7 +32,7 @@ import { encodeAssertion } from '../daemon/asserts/index.js';
 import type { BuildInfo, ChangeInfo } from '../daemon/api/types.js';
 import { runTool } from '../daemon/image/pipeline/exec.js';
 import type { BuildParams } from '../daemon/image/pipeline/params.js';
-import { runBuild } from '../daemon/image/pipeline/pipeline.js';
+import { runBuild } from '../daemon/image/pipeline/runner.js';
 import type { BuildState } from '../daemon/image/pipeline/state.js';
 import { loadGadget } from '../daemon/image/gadget/index.js';
 import { FIXTURE_MODELS } from '../test/fixtures/models.js';

@@ -1,39 +1,8 @@
 /** Request and response shapes of the image build and gadget endpoints (re-exported by types.ts). */
 import type { ChangeStatus } from '../changes/types.js';
 
-/** POST /v1/builds: paths are absolute (the daemon does not share the client's working directory). */
-export interface BuildRequest {
-  /** The signed model assertion text. */
-  model: string;
-  /** Where the model came from, for messages. */
-  'model-source'?: string;
-  /** Local .snap files (absolute paths ending in .snap) or store snaps as NAME[=CHANNEL]. */
-  snaps?: string[];
-  channel?: string;
-  'output-dir': string;
-  /**
-   * The image's file name in the output directory, for a single-volume gadget
-   * (ubuntu-image's -o); its bmap is NAME.bmap. Default: VOLUME.img per volume.
-   */
-  'image-name'?: string;
-  /** "SIZE" for every volume or "VOL:SIZE,VOL:SIZE" (sizes like 4G, 512M, or bytes). */
-  'image-size'?: string;
-  'sector-size'?: 512 | 4096;
-  /** Work directory; a fresh one under the state dir when absent. */
-  workdir?: string;
-  /** Continue the build saved in `workdir`. */
-  resume?: boolean;
-  validation?: 'ignore' | 'enforce';
-  'disable-console-conf'?: boolean;
-  /** console-conf first-boot config text. */
-  'first-boot'?: string;
-  /** cloud-init user-data text. */
-  'cloud-init'?: string;
-  /** NAME:REV pins of store snaps. */
-  revision?: string[];
-  /** Stop after this step (inclusive), as ubuntu-image --thru. */
-  thru?: string;
-}
+/** POST /v1/builds: the build library reads it (daemon/image/pipeline/request.ts). */
+export type { BuildRequest } from '../image/pipeline/request.js';
 
 export interface BuildArtifactInfo {
   name: string;

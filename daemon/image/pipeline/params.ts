@@ -31,7 +31,7 @@ export interface BuildParams {
   cloudInit?: string;
 }
 
-/** The names of the pipeline's steps, in order (see pipeline.ts). */
+/** The names of the pipeline's steps, in order (see runner.ts and steps/). */
 export const buildStepNames = [
   'prepare',
   'verify-model',

@@ -18,8 +18,8 @@ export interface BuildPlaces {
   output: OutputDir;
   /** The work dir of this build: made on its first step (and recorded in the state), found again after. A path only the daemon can write under. */
   work(state: BuildState): Promise<string>;
-  /** Removes what a build left behind: its work dir and its temporary outputs. */
-  discard(state: BuildState): Promise<void>;
+  /** Removes what a build left behind: its work dir and the temporary outputs its state records (none when it saved no state). */
+  discard(state: BuildState | undefined): Promise<void>;
   /** Removes only the build's temporary outputs (a failed build that may be resumed keeps its work dir). */
   discardOutputs(state: BuildState): void;
   /** Once the build is done: the work dir goes (or, made in `-w DIR`, is given to the caller). */
@@ -46,7 +46,7 @@ export function fixedPlaces(options: { caller: Caller; outputDir: string; workDi
       return options.workDir;
     },
     async discard(state) {
-      discardOutputs(output, state);
+      if (state) discardOutputs(output, state);
       await rm(options.workDir, { recursive: true, force: true });
     },
     discardOutputs: (state) => discardOutputs(output, state),
@@ -94,6 +94,7 @@ export function callerWorkPlaces(options: { caller: Caller; outputDir: string; w
     },
     discardOutputs: (state) => discardOutputs(output, state),
     async discard(state) {
+      if (!state) return;
       discardOutputs(output, state);
       if (!state.work) return;
       try {

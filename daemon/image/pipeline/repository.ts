@@ -52,7 +52,20 @@ function fromRaw(r: Raw): BuildRow {
 
 /** Edge module: the `builds` table of state.db (migration 5). */
 export class BuildRepository {
+  private creating: Promise<unknown> = Promise.resolve();
+
   constructor(private readonly db: Database) {}
+
+  /**
+   * Runs `fn` after every earlier `exclusive` run has ended: a build checks
+   * that its output directory is free and creates its row in one such run,
+   * so two requests cannot both find the directory free.
+   */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.creating.then(fn, fn);
+    this.creating = run.catch(() => {});
+    return run;
+  }
 
   async create(row: Omit<BuildRow, 'artifacts' | 'warnings'>): Promise<void> {
     await this.db.run('INSERT INTO builds (id, change_id, model, brand, output_dir, workdir, created, owner, output_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)', [

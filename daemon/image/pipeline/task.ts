@@ -9,13 +9,15 @@ import type { Logger } from '../../log.js';
 import type { PassphraseVault } from '../../keys/passphrases.js';
 import type { Exec } from './exec.js';
 import type { ModelLookups } from './model.js';
-import type { BuildParams, BuildStepName } from './params.js';
-import { runBuildStep } from './pipeline.js';
+import type { BuildParams } from './params.js';
+import type { BuildSecrets } from './request.js';
+import { runBuildStep } from './runner.js';
 import type { ImageDigests } from './image-digests.js';
 import { callerWorkPlaces, fixedPlaces, type BuildPlaces } from './places.js';
 import type { BuildRepository } from './repository.js';
 import type { StoreSnapFinder } from './snap-source.js';
 import { loadState, removeState, saveState } from './state.js';
+import { parseBuildChangeData, parseBuildTaskData } from './task-data.js';
 import { imageError } from '../errors.js';
 
 /** Task kind name of one build step, as `coreforge changes` shows it. */
@@ -37,18 +39,6 @@ export interface BuildTaskDeps {
   /** Where the API put a build's secrets (first-boot, cloud-init texts) for its tasks. */
   secrets: PassphraseVault;
 }
-
-/** What a build change stores in its data (plain JSON, no secrets). */
-export interface BuildChangeData {
-  /** The build's parameters without the first-boot and cloud-init texts (see `secrets`). */
-  params: BuildParams;
-  resume: boolean;
-  /** The vault token of {firstBoot, cloudInit}: texts that may hold network passwords stay in memory. */
-  secrets?: string;
-}
-
-/** Secrets a build carries in memory only. */
-export type BuildSecrets = Pick<BuildParams, 'firstBoot' | 'cloudInit'>;
 
 /**
  * Where a build's state is saved: per change without -w; with -w, per user
@@ -83,8 +73,8 @@ export class BuildTasks {
     name: buildStepTaskKind,
     concurrency: 2,
     run: async (ctx) => {
-      const data = ctx.changeData as unknown as BuildChangeData;
-      const step = ctx.data.step as BuildStepName;
+      const data = parseBuildChangeData(ctx.changeData);
+      const { step, first } = parseBuildTaskData(ctx.data);
       ctx.progress(step, 0, 0);
       let session = this.open.get(ctx.change);
       if (!session) {
@@ -109,7 +99,7 @@ export class BuildTasks {
           ...(this.deps.store ? { store: (arch: string) => this.deps.store!(arch) } : {}),
         },
         session.places,
-        { resume: data.resume, first: ctx.data.first === true },
+        { resume: data.resume, first },
       );
       if (step !== 'finish') return undefined;
       // The build's id is its change's id.
@@ -121,14 +111,19 @@ export class BuildTasks {
     },
   };
 
-  /** Called with every change's status: a build that ended lets go of its places, and one that failed cleans up. */
+  /**
+   * Called with every change's status: a build that ended lets go of its
+   * places; one that failed cleans up, and so does one stopped early by
+   * --thru without -w (nothing can resume it: --resume needs -w).
+   */
   async changeEnded(e: StatusEvent): Promise<void> {
     const session = this.open.get(e.change);
     if (!session || !isEnded(e.status)) return;
     this.open.delete(e.change);
     if (session.secrets !== undefined) this.deps.secrets.forget(session.secrets);
     try {
-      if (e.status !== 'Done') await this.cleanUp(session.places, session.params.workDir !== undefined);
+      const resumable = session.params.workDir !== undefined;
+      if (e.status !== 'Done' || !resumable) await this.cleanUp(session.places, resumable);
     } catch (err) {
       this.deps.logger.warn(`cannot clean up after build ${e.change}: ${(err as Error).message}`);
     } finally {
@@ -136,15 +131,16 @@ export class BuildTasks {
     }
   }
 
-  /** A failed build: its temporary outputs go; its work dir and state too, unless kept for --resume (which makes the outputs again). */
+  /** A failed (or unfinished) build: its temporary outputs go; its work dir and state too, unless kept for --resume (which makes the outputs again). */
   private async cleanUp(places: BuildPlaces, resumable: boolean): Promise<void> {
     const state = await loadState(places.stateFile).catch(() => undefined);
-    if (!state) return;
     if (!resumable) {
+      // A build that failed in its first step saved no state, but has its work dir all the same.
       await places.discard(state);
       await removeState(places.stateFile);
       return;
     }
+    if (!state) return;
     places.discardOutputs(state);
     await saveState(places.stateFile, state);
   }

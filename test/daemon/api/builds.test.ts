@@ -5,7 +5,7 @@ import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, s
 import { join } from 'node:path';
 import { encodeAssertion } from '../../../daemon/asserts/index.js';
 import { Database } from '../../../daemon/db/database.js';
-import { parseImageSize } from '../../../daemon/api/builds.js';
+import { parseImageSize } from '../../../daemon/image/pipeline/request.js';
 import type { BuildInfo, ChangeInfo, GadgetLayoutResult } from '../../../daemon/api/types.js';
 import { decodeGrubEnv, ubootEnvVars } from '../../../daemon/image/pipeline/bootenv.js';
 import { FIXTURE_MODELS, modelJSON } from '../../fixtures/models.js';
@@ -201,8 +201,13 @@ test('the UC18 my-pi3 model builds through the daemon into a bootable pi.img', a
 });
 
 test('image digests a daemon stop interrupted are computed when it starts again', async () => {
-  const image = join(tmp.dir, 'pi-out', 'pi.img');
-  const build = ((await daemon.transport.call('GET', '/v1/builds')) as BuildInfo[]).find((b) => b['output-dir'] === join(tmp.dir, 'pi-out'))!;
+  const out = join(tmp.dir, 'digests-out');
+  const res = await cliBuild('my-pi3', out, ['-c', 'beta']);
+  assert.equal(res.code, 0, res.stderr);
+  const image = join(out, 'pi.img');
+  const build = ((await daemon.transport.call('GET', '/v1/builds')) as BuildInfo[]).find((b) => b['output-dir'] === out)!;
+  // as in a build whose digests were recorded, then lost below
+  assert.equal((await runCli(['builds', build.id, '--wait'], { socketPath: socketPath() })).code, 0);
   await daemon.stop();
   // As if the daemon had stopped before hashing the image: its digest unknown in state.db and build.json.
   const db = await Database.open(join(stateDir(), 'state.db'));
@@ -210,7 +215,7 @@ test('image digests a daemon stop interrupted are computed when it starts again'
   const artifacts = (JSON.parse(row.artifacts) as BuildInfo['artifacts']).map((a) => (a.name === 'pi.img' ? { ...a, sha256: null } : a));
   await db.run('UPDATE builds SET artifacts = ? WHERE id = ?', [JSON.stringify(artifacts), build.id]);
   await db.close();
-  const reportPath = join(tmp.dir, 'pi-out', 'build.json');
+  const reportPath = join(out, 'build.json');
   const report = JSON.parse(readFileSync(reportPath, 'utf8'));
   report.artifacts[0].sha256 = null;
   writeFileSync(reportPath, JSON.stringify(report));
@@ -308,6 +313,9 @@ test('the UC20 dangerous pc model builds into pc.img with the recovery system an
 });
 
 test('a build killed with the daemon and resumed with --resume gives the same image', async () => {
+  const reference = join(tmp.dir, 'resume-reference');
+  const straight = await cliBuild('my-pi3', reference, ['-c', 'beta']);
+  assert.equal(straight.code, 0, straight.stderr);
   const out = join(tmp.dir, 'resume-out');
   const work = join(tmp.dir, 'resume-work');
   const model = readFileSync(join(tmp.dir, 'my-pi3.model'), 'utf8');
@@ -330,7 +338,7 @@ test('a build killed with the daemon and resumed with --resume gives the same im
   assert.deepEqual(readdirSync(out).filter((f) => f.endsWith('.img')), []);
   const res = await cliBuild('my-pi3', out, ['-c', 'beta', '-w', work, '--resume']);
   assert.equal(res.code, 0, res.stderr);
-  assert.equal(sha256(join(out, 'pi.img')), sha256(join(tmp.dir, 'pi-out', 'pi.img')));
+  assert.equal(sha256(join(out, 'pi.img')), sha256(join(reference, 'pi.img')));
 
   // Killed in the middle of a step this time: the step runs again on resume.
   const out2 = join(tmp.dir, 'resume-out-2');
@@ -356,7 +364,7 @@ test('a build killed with the daemon and resumed with --resume gives the same im
   assert.equal(existsSync(join(out2, 'pi.img')), false, 'no pi.img that looks complete');
   const res2 = await cliBuild('my-pi3', out2, ['-c', 'beta', '-w', work2, '--resume']);
   assert.equal(res2.code, 0, res2.stderr);
-  assert.equal(sha256(join(out2, 'pi.img')), sha256(join(tmp.dir, 'pi-out', 'pi.img')));
+  assert.equal(sha256(join(out2, 'pi.img')), sha256(join(reference, 'pi.img')));
 
   // A finished build leaves nothing to resume: its work dir is the caller's now.
   const again = await cliBuild('my-pi3', out, ['-w', work, '--resume']);

@@ -10,7 +10,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { runTool } from '../../../../daemon/image/pipeline/exec.js';
 import type { BuildParams } from '../../../../daemon/image/pipeline/params.js';
 import { imageSha256 } from '../../../../daemon/image/pipeline/image-digests.js';
-import { runBuild, type BuildEnv } from '../../../../daemon/image/pipeline/pipeline.js';
+import { runBuild, type BuildEnv } from '../../../../daemon/image/pipeline/runner.js';
 import { notAllowedExceptForDangerous } from '../../../../daemon/image/pipeline/resolve.js';
 import { isCoreforgeError } from '../../../../daemon/errors.js';
 import { FIXTURE_MODELS, fixtureSnapId, modelJSON } from '../../../fixtures/models.js';
