@@ -1,18 +1,16 @@
-import { realpath } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import type { Caller } from '../caller/caller.js';
-import type { TaskKind } from '../changes/engine.js';
-import { CoreforgeError, isCoreforgeError } from '../errors.js';
-import { type Drive, type FlashResult as LibFlashResult, flashImage, listDrives, watchDrives } from '../flash/index.js';
-import type { UnmountCommand } from '../flash/unmount.js';
-import { flashError } from '../flash/errors.js';
+import { type Drive, listDrives } from '../flash/index.js';
 import { requireDiskImage } from '../flash/check-image.js';
+import type { DrivesUpdate } from '../flash/drive-events.js';
 import { loadBmap } from '../flash/find-bmap.js';
 import { openImageSource } from '../flash/open-source.js';
+import { startFlash } from '../flash/task.js';
+import type { FlashTaskData } from '../flash/task-data.js';
 import { ApiError } from './errors.js';
 import { asyncResponse, syncResponse } from './response.js';
 import type { Route } from './routes.js';
-import type { ApiErrorKind, DriveInfo, DrivesEvent, FlashRequest, FlashResult, FlashTargetRequest, FlashTargetResult } from './types.js';
+import type { DriveInfo, DrivesEvent, FlashTargetRequest } from './types.js';
 
 /** The API shape of a drive (kebab-case fields, as every API answer). */
 export function toDriveInfo(d: Drive): DriveInfo {
@@ -34,6 +32,11 @@ export function toDriveInfo(d: Drive): DriveInfo {
     verdict: d.verdict,
     reasons: d.reasons,
   };
+}
+
+/** The socket.io `drives` event of a drives update. */
+export function toDrivesEvent(u: DrivesUpdate): DrivesEvent {
+  return { attached: u.attached.map(toDriveInfo), detached: u.detached.map(toDriveInfo), drives: u.drives.map(toDriveInfo) };
 }
 
 function booleanParam(value: string | undefined, name: string): boolean {
@@ -71,7 +74,7 @@ async function withImage<T>(image: string, bmap: string | undefined, force: bool
 const requestFields = new Set(['image', 'bmap', 'targets', 'verify', 'allow-system-drive', 'include-loop', 'force']);
 
 /** Checks the shape of a `POST /v1/flash` body; what the drives and image are is checked by the flash itself. */
-export function parseFlashRequest(body: Record<string, unknown>): FlashRequest {
+export function parseFlashRequest(body: Record<string, unknown>): FlashTaskData {
   for (const field of Object.keys(body)) {
     if (!requestFields.has(field)) throw new ApiError('bad-request', `cannot flash: unknown field ${JSON.stringify(field)}; the fields are ${[...requestFields].join(', ')}`);
   }
@@ -108,144 +111,6 @@ export function parseFlashRequest(body: Record<string, unknown>): FlashRequest {
   };
 }
 
-/** Loop devices are files, hidden unless asked for: naming one without include-loop is a mistake worth stopping. */
-async function refuseHiddenLoops(request: FlashRequest): Promise<void> {
-  if (request['include-loop']) return;
-  for (const t of request.targets) {
-    const real = await realpath(t.path).catch(() => t.path);
-    if (/^\/dev\/loop\d+$/.test(real)) {
-      throw flashError('drive-not-found', `cannot flash ${t.path}: it is a loop device, and loop devices are hidden unless asked for; pass --include-loop ("include-loop": true) to flash it`, { drive: t.path });
-    }
-  }
-}
-
-/** When each drive started writing, finished writing, and finished verifying, for the summary's speeds. */
-type Timing = Map<string, { start?: number; written?: number; end?: number }>;
-
-function errorKind(err: Error): ApiErrorKind {
-  return (isCoreforgeError(err) ? err.kind : 'io-error') as ApiErrorKind;
-}
-
-function toFlashResult(result: LibFlashResult, timing: Timing): FlashResult {
-  const targets: FlashTargetResult[] = result.targets.map((t) => {
-    const time = timing.get(t.path) ?? {};
-    const start = time.start ?? 0;
-    return {
-      path: t.path,
-      ok: t.ok,
-      'bytes-written': t.bytesWritten,
-      verified: t.verified,
-      mismatches: t.mismatches.map((r) => ({ start: r.start, end: r.end })),
-      error: t.error ? { kind: errorKind(t.error), message: t.error.message } : null,
-      unmounted: t.unmounted.map((m) => ({ device: m.device, mountpoint: m.mountpoint })),
-      'write-seconds': time.start !== undefined ? ((time.written ?? start) - start) / 1000 : 0,
-      seconds: time.start !== undefined ? ((time.end ?? time.written ?? start) - start) / 1000 : 0,
-    };
-  });
-  return { image: result.image, bmap: result.bmap, 'image-size': result.imageSize, 'mapped-bytes': result.mappedBytes, targets };
-}
-
-/**
- * The `flash` task: one task writes every drive of the change from one read of
- * the image, reporting progress per drive (the event's `target`). A drive that
- * fails ends the change in Error naming that drive and its byte range, while
- * the result still reports every drive.
- */
-export function flashTaskKind(options: { unmountCommand: UnmountCommand }): TaskKind {
-  return {
-    name: 'flash',
-    concurrency: 4,
-    async run(ctx) {
-      const request = ctx.data as unknown as FlashRequest;
-      const timing: Timing = new Map();
-      ctx.log('info', `flashing ${request.image} onto ${request.targets.map((t) => t.path).join(', ')}`);
-      const result = await flashImage(
-        {
-          image: request.image,
-          caller: ctx.owner,
-          ...(request.bmap ? { bmap: request.bmap } : {}),
-          targets: request.targets,
-          allowSystemDrives: request['allow-system-drive'] ?? [],
-          verify: request.verify !== false,
-          force: request.force === true,
-        },
-        {
-          onUnmounted: (drive, m) => ctx.log('info', `${drive}: unmounted ${m.mountpoint} (${m.device}) before writing`),
-          onProgress: (target, p) => {
-            const now = Date.now();
-            let time = timing.get(target);
-            if (!time) timing.set(target, (time = {}));
-            if (p.phase === 'flashing') {
-              time.start ??= now;
-              time.written = now;
-            } else if (p.phase === 'verifying') time.end = now;
-            ctx.progress(p.phase, p.bytes, p.total ?? 0, target);
-          },
-          deps: { unmountCommand: options.unmountCommand },
-        },
-        ctx.signal,
-      );
-      const out = toFlashResult(result, timing);
-      for (const t of out.targets) {
-        if (t.ok) ctx.log('info', `${t.path}: wrote ${t['bytes-written']} bytes${t.verified ? ', verified' : ''}`);
-        else ctx.log('error', t.error?.message ?? `${t.path} failed`);
-      }
-      const failed = out.targets.filter((t) => !t.ok);
-      if (failed.length > 0) {
-        const ok = out.targets.length - failed.length;
-        const others = ok > 0 ? `; ${ok} other drive${ok === 1 ? '' : 's'} flashed fine` : '';
-        throw new CoreforgeError(failed[0]!.error!.kind, failed.map((t) => t.error!.message).join('; ') + others, { result: out });
-      }
-      return out;
-    },
-  };
-}
-
-/**
- * Watches drives while at least one client listens: `listeners(n)` starts or
- * stops the polling, `ready` resolves once the baseline listing is taken so a
- * drive attached after the subscription is acknowledged is never missed.
- */
-export class DriveEvents {
-  private controller: AbortController | null = null;
-  private baseline: Promise<void> = Promise.resolve();
-
-  constructor(
-    private readonly emit: (event: DrivesEvent) => void,
-    private readonly intervalMs = 1000,
-  ) {}
-
-  /** Call whenever the number of subscribed clients may have changed; resolves once watching (if any) has its baseline. */
-  listeners(count: number): Promise<void> {
-    if (count > 0 && !this.controller) {
-      const controller = (this.controller = new AbortController());
-      let ready!: () => void;
-      this.baseline = new Promise((resolve) => (ready = resolve));
-      const list = async (options: Parameters<typeof listDrives>[0]) => {
-        try {
-          return await listDrives(options);
-        } finally {
-          ready();
-        }
-      };
-      void watchDrives(
-        { includeLoop: true, intervalMs: this.intervalMs },
-        (change, drives) => this.emit({ attached: change.attached.map(toDriveInfo), detached: change.detached.map(toDriveInfo), drives: drives.map(toDriveInfo) }),
-        controller.signal,
-        list,
-      ).finally(ready);
-    } else if (count === 0 && this.controller) {
-      this.controller.abort();
-      this.controller = null;
-    }
-    return this.baseline;
-  }
-
-  close(): void {
-    void this.listeners(0);
-  }
-}
-
 export const flashRoutes: Route[] = [
   {
     path: '/v1/drives',
@@ -266,18 +131,6 @@ export const flashRoutes: Route[] = [
   },
   {
     path: '/v1/flash',
-    POST: async (req, ctx) => {
-      const request = parseFlashRequest(req.body);
-      await refuseHiddenLoops(request);
-      const names = request.targets.map((t) => t.path).join(', ');
-      const id = await ctx.engine.create({
-        owner: req.caller,
-        kind: 'flash',
-        summary: `Flash ${request.image} onto ${names}`,
-        data: { image: request.image, targets: request.targets.map((t) => t.path) },
-        tasks: [{ kind: 'flash', summary: `Write${request.verify ? ' and verify' : ''} ${names}`, data: request as unknown as Record<string, unknown> }],
-      });
-      return asyncResponse(id);
-    },
+    POST: async (req, ctx) => asyncResponse(await startFlash(ctx.engine, req.caller, parseFlashRequest(req.body))),
   },
 ];
