@@ -199,17 +199,18 @@ export class ChangeEngine {
       if (!entry) {
         throw new CoreforgeError<ChangesErrorKind>('unknown-task-kind', `cannot start change: no handler for task kind "${task.kind}"`);
       }
-      let of = 'data of its task';
+      const which = `task ${JSON.stringify(task.summary)} (kind "${task.kind}")`;
+      let what = `the data of its ${which}`;
       try {
         const data = parseWith(entry.kind.parseData, task.data ?? {});
-        of = 'change data, as its task reads it,';
+        what = `its data, as its ${which} reads it,`;
         parseWith(entry.kind.parseChangeData, spec.data ?? {});
         return { ...task, data: data as object };
       } catch (err) {
         const { reason, field } = parseFailure(err);
         throw new CoreforgeError<ChangesErrorKind>(
           'bad-task-data',
-          `cannot start change ${JSON.stringify(spec.summary)}: the ${of} ${JSON.stringify(task.summary)} (kind "${task.kind}") is not valid: ${reason}; this is a bug in the code that made the change, please report it`,
+          `cannot start change ${JSON.stringify(spec.summary)}: ${what} is not valid: ${reason}; this is a bug in the code that made the change, please report it`,
           { 'task-kind': task.kind, field },
         );
       }
