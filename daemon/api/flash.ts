@@ -1,10 +1,7 @@
 import { isAbsolute } from 'node:path';
-import type { Caller } from '../caller/caller.js';
-import { type Drive, listDrives } from '../flash/index.js';
-import { requireDiskImage } from '../flash/check-image.js';
+import type { Drive } from '../flash/index.js';
 import type { DrivesUpdate } from '../flash/drive-events.js';
-import { loadBmap } from '../flash/find-bmap.js';
-import { openImageSource } from '../flash/open-source.js';
+import { listDrivesFor } from '../flash/drives-for-image.js';
 import { startFlash } from '../flash/task.js';
 import type { FlashTaskData } from '../flash/task-data.js';
 import { ApiError } from './errors.js';
@@ -49,26 +46,6 @@ function absolutePath(value: unknown, what: string, field: string): string {
   if (typeof value !== 'string' || value === '') throw new ApiError('bad-request', `cannot flash: "${field}" must be the path of the ${what}`);
   if (!isAbsolute(value)) throw new ApiError('bad-request', `cannot flash: ${what} ${JSON.stringify(value)} is not an absolute path; the daemon does not know the client's working directory`);
   return value;
-}
-
-/**
- * The drives listing's view of an image, read with the caller's rights: its
- * size for verdicts (from its bmap, the file, or the compressed stream's
- * header; null when only reading it all would tell, as for gzip) and the open
- * file, so finding the drive that holds it looks at what the caller may read.
- * Unless forced, an image that is no disk image is refused here already, so
- * a client learns it before it asks anyone to confirm erasing a drive.
- */
-async function withImage<T>(image: string, bmap: string | undefined, force: boolean, caller: Caller, use: (facts: { path: string; size: number | null }) => Promise<T>): Promise<T> {
-  const opened = await openImageSource(image, undefined, caller);
-  try {
-    const loaded = await loadBmap(image, bmap, caller);
-    const size = loaded ? loaded.bmap.imageSize : opened.source.size;
-    if (!force) await requireDiskImage(opened.source, size);
-    return await use({ path: opened.file, size });
-  } finally {
-    opened.close();
-  }
 }
 
 const requestFields = new Set(['image', 'bmap', 'targets', 'verify', 'allow-system-drive', 'include-loop', 'force']);
@@ -116,17 +93,14 @@ export const flashRoutes: Route[] = [
     path: '/v1/drives',
     GET: async (req) => {
       const includeLoop = booleanParam(req.query['include-loop'], 'include-loop');
-      const caller = req.caller;
       const image = req.query.image;
       if (image !== undefined && !isAbsolute(image)) throw new ApiError('bad-request', `cannot list drives: image ${JSON.stringify(image)} is not an absolute path`);
       const bmap = req.query.bmap;
       if (bmap !== undefined && !isAbsolute(bmap)) throw new ApiError('bad-request', `cannot list drives: bmap ${JSON.stringify(bmap)} is not an absolute path`);
       const allow = req.query['allow-system-drive'];
       const force = booleanParam(req.query.force, 'force');
-      const list = (facts?: { path: string; size: number | null }) =>
-        listDrives({ includeLoop, ...(facts ? { image: facts } : {}), ...(allow ? { allowSystemDrives: allow.split(',') } : {}) });
-      const drives = image ? await withImage(image, bmap, force, caller, list) : await list();
-      return syncResponse(drives.map(toDriveInfo));
+      const query = { includeLoop, force, ...(image ? { image } : {}), ...(bmap ? { bmap } : {}), ...(allow ? { allowSystemDrives: allow.split(',') } : {}) };
+      return syncResponse((await listDrivesFor(query, req.caller)).map(toDriveInfo));
     },
   },
   {
