@@ -8,6 +8,8 @@ export class ApiCallError extends Error {
     readonly kind: ApiErrorKind,
     message: string,
     readonly statusCode: number,
+    /** The error's machine-readable details (drive, byte range, path, field...), when the daemon sent any. */
+    readonly value?: unknown,
   ) {
     super(message);
   }
@@ -90,7 +92,7 @@ export class Transport {
   /** Sync result, or the change id of an async one; throws ApiCallError on an error envelope. */
   async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const response = await this.raw<T>(method, path, body);
-    if (response.type === 'error') throw new ApiCallError(response.result.kind, response.result.message, response['status-code']);
+    if (response.type === 'error') throw new ApiCallError(response.result.kind, response.result.message, response['status-code'], response.result.value);
     if (response.type === 'async') return response.change as T;
     return response.result;
   }

@@ -5,7 +5,8 @@ import type { Server as SocketServer } from 'socket.io';
 import { changeRoutes } from './api/changes.js';
 import type { DaemonContext } from './api/context.js';
 import { attachEvents } from './api/events.js';
-import { flashRoutes, flashTaskKind } from './api/flash.js';
+import { flashRoutes } from './api/flash.js';
+import { flashTaskKind } from './flash/task.js';
 import { assertionRoutes } from './api/assertions.js';
 import { buildRoutes } from './api/builds.js';
 import { runTool } from './image/pipeline/exec.js';
@@ -14,14 +15,15 @@ import { ImageDigests } from './image/pipeline/image-digests.js';
 import { BuildTasks } from './image/pipeline/task.js';
 import { callerOfSocket } from './caller/caller.js';
 import { keyRoutes } from './api/keys.js';
-import { storeDownloadTask, storeRoutes } from './api/store.js';
+import { storeRoutes } from './api/store.js';
+import { storeDownloadTask } from './store/download-task.js';
 import { setupStore, type StoreConfig } from './store-service.js';
 import type { Route } from './api/routes.js';
 import { createApp } from './api/server.js';
 import { activatedSocketFd, listenOnFd, listenOnPath } from './api/socket.js';
 import { systemRoutes } from './api/system.js';
 import type { ToolInfo } from './api/types.js';
-import { ChangeEngine, type TaskKind } from './changes/engine.js';
+import { ChangeEngine, type AnyTaskKind } from './changes/engine.js';
 import { ChangeRepository } from './changes/repository.js';
 import { Database } from './db/database.js';
 import { migrate } from './db/migrations.js';
@@ -49,7 +51,7 @@ export interface DaemonConfig {
 
 /** What tests (and later features) plug in without touching the daemon's core. */
 export interface DaemonExtensions {
-  taskKinds?: TaskKind[];
+  taskKinds?: AnyTaskKind[];
   routes?: Route[];
 }
 

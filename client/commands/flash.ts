@@ -236,7 +236,7 @@ export function registerFlashCommands(program: Command, cli: CliContext): void {
     });
     const change = await followFlash(cli, id, [...paths], opts.json === true);
     const result = change.result as FlashResult | undefined;
-    if (opts.json) cli.printJson({ change: change.id, status: change.status, ...(change.err ? { err: change.err, 'err-kind': change['err-kind'] } : {}), result: result ?? null });
+    if (opts.json) cli.printJson({ change: change.id, status: change.status, ...(change.err ? { err: change.err, 'err-kind': change['err-kind'], ...(change['err-details'] ? { 'err-details': change['err-details'] } : {}) } : {}), result: result ?? null });
     else if (result?.targets) {
       cli.stdout.write(renderFlashSummary(result));
       for (const t of result.targets) if (t.error) cli.stderr.write(`error: ${t.error.message}\n`);

@@ -30,7 +30,6 @@ export type ApiErrorKind =
   | HttpErrorKind
   | ChangesErrorKind
   | DbErrorKind
-  | 'aborted'
   | FlashErrorKind
   | KeysErrorKind
   | AssertsErrorKind
@@ -50,6 +49,8 @@ const statusByKind: Partial<Record<ApiErrorKind, number>> = {
   'change-not-found': 404,
   'change-not-abortable': 400,
   'unknown-task-kind': 400,
+  'bad-task-data': 500,
+  'stored-change-unreadable': 500,
   'internal-error': 500,
   interrupted: 503,
   'image-not-found': 404,
@@ -97,12 +98,16 @@ export class ApiError extends Error {
   }
 }
 
-/** Maps anything a handler threw to the status code, kind and message the client sees. */
-export function toApiError(err: unknown): { status: number; kind: ApiErrorKind; message: string } {
+/**
+ * Maps anything a handler threw to the status code, kind and message the
+ * client sees, and the error's machine-readable details (drive, byte range,
+ * path, field...) as the envelope's `value`.
+ */
+export function toApiError(err: unknown): { status: number; kind: ApiErrorKind; message: string; value?: Record<string, unknown> } {
   if (err instanceof ApiError) return { status: err.status, kind: err.kind, message: err.message };
   if (isCoreforgeError(err)) {
     const kind = err.kind as ApiErrorKind;
-    return { status: statusByKind[kind] ?? 400, kind, message: err.message };
+    return { status: statusByKind[kind] ?? 400, kind, message: err.message, ...(err.details ? { value: err.details } : {}) };
   }
   return { status: 500, kind: 'internal-error', message: `internal error: ${(err as Error)?.message ?? String(err)}` };
 }

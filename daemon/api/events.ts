@@ -3,7 +3,8 @@ import { Server as SocketServer } from 'socket.io';
 import type { Socket as NetSocket } from 'node:net';
 import { callerOfSocket, isRoot, mayUseChange } from '../caller/caller.js';
 import type { DaemonContext } from './context.js';
-import { DriveEvents } from './flash.js';
+import { DriveEvents } from '../flash/drive-events.js';
+import { toDrivesEvent } from './flash.js';
 import { events, type DrivesSubscribeRequest, type SubscribeRequest } from './types.js';
 
 /** Every change's events: root's "*" subscription. Another user's "*" sees its own changes only. */
@@ -23,7 +24,7 @@ const drivesRoom = 'drives';
  */
 export function attachEvents(http: HttpServer, ctx: DaemonContext): SocketServer {
   const io = new SocketServer(http, { path: '/socket.io', serveClient: false, transports: ['websocket', 'polling'] });
-  const drives = new DriveEvents((e) => io.to(drivesRoom).emit(events.drives, e));
+  const drives = new DriveEvents((u) => io.to(drivesRoom).emit(events.drives, toDrivesEvent(u)));
   const drivesListeners = () => io.sockets.adapter.rooms.get(drivesRoom)?.size ?? 0;
   http.once('close', () => drives.close());
   io.on('connection', (socket) => {

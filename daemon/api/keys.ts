@@ -1,7 +1,7 @@
 import { isAbsolute } from 'node:path';
 import { requireRoot } from '../caller/caller.js';
 import { encodeAssertion } from '../asserts/index.js';
-import { checkPassphrase, createKeyTaskKind, defaultKeyName, type KeyEntry } from '../keys/index.js';
+import { checkPassphrase, defaultKeyName, startCreateKey, type KeyEntry } from '../keys/index.js';
 import type { DaemonContext } from './context.js';
 import { ApiError } from './errors.js';
 import { asyncResponse, syncResponse } from './response.js';
@@ -20,22 +20,7 @@ function stringField(req: ApiRequest, field: string, what: string, required = tr
 
 async function createKey(req: ApiRequest, ctx: DaemonContext) {
   const name = req.body.name === undefined ? defaultKeyName : req.body.name;
-  await ctx.keyring.checkNewName(name);
-  const passphrase = checkPassphrase(req.body.passphrase, `create key ${JSON.stringify(name)}`);
-  const token = ctx.passphrases.put(passphrase);
-  try {
-    const id = await ctx.engine.create({
-      owner: req.caller,
-      kind: createKeyTaskKind,
-      summary: `Create key ${JSON.stringify(name)}`,
-      data: { name },
-      tasks: [{ kind: createKeyTaskKind, summary: `Generate RSA-4096 key ${JSON.stringify(name)}`, data: { name, 'passphrase-token': token } }],
-    });
-    return asyncResponse(id);
-  } catch (err) {
-    ctx.passphrases.forget(token);
-    throw err;
-  }
+  return asyncResponse(await startCreateKey({ engine: ctx.engine, keyring: ctx.keyring, vault: ctx.passphrases }, req.caller, name, req.body.passphrase));
 }
 
 async function importKey(req: ApiRequest, ctx: DaemonContext) {

@@ -62,10 +62,10 @@ export function createApp(routes: Route[], ctx: DaemonContext, identify: Identif
         const response = await handler({ params: req.params as Record<string, string>, query, body, headers, caller }, ctx);
         send(res, response);
       } catch (err) {
-        const { status, kind, message } = toApiError(err);
+        const { status, kind, message, value } = toApiError(err);
         if (status >= 500) ctx.logger.error(`${req.method} ${req.path} failed: ${(err as Error)?.stack ?? String(err)}`);
         if (kind === 'body-too-large') res.setHeader('Connection', 'close');
-        send(res, errorResponse(status, kind, message));
+        send(res, errorResponse(status, kind, message, value));
       }
     });
   }

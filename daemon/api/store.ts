@@ -1,11 +1,11 @@
 // The store endpoints: login/logout/account, key registration, the embedded
 // local store (/v1/store/...), and store downloads as changes.
 import { encodeAssertion } from '../asserts/index.js';
-import type { TaskKind } from '../changes/engine.js';
 import { checkPassphrase } from '../keys/index.js';
 import { hashPassword } from '../store/local/secrets.js';
 import type { StoreRevision } from '../store/local/store.js';
-import type { StoreAccountInfo as ClientAccount, StoreClient } from '../store/client/client.js';
+import type { StoreAccountInfo as ClientAccount } from '../store/client/client.js';
+import { startStoreDownload } from '../store/download-task.js';
 import type { DaemonContext } from './context.js';
 import { ApiError } from './errors.js';
 import { openInput } from '../caller/files.js';
@@ -16,14 +16,10 @@ import type {
   StoreAccountInfo,
   StoreAccountResult,
   StoreAddResult,
-  StoreDownloadResult,
   StoreReleaseResult,
   StoreRevisionInfo,
   StoreSnapInfo,
 } from './types.js';
-
-/** Task kind name of a store download, as `coreforge changes` shows it. */
-export const storeDownloadTaskKind = 'store-download';
 
 function str(req: ApiRequest, field: string, what: string, required = true): string | undefined {
   const v = req.body[field];
@@ -64,34 +60,6 @@ async function registerKey(req: ApiRequest, ctx: DaemonContext) {
   await ctx.assertions.add([...prereqs, key].map(encodeAssertion).join('\n'));
   ctx.logger.info('key registered', { name, 'sha3-384': entry.id, account: who.accountId });
   return syncResponse<RegisterKeyResult>({ name, 'sha3-384': entry.id, 'account-id': who.accountId, 'account-key': encodeAssertion(key) });
-}
-
-/** The store download task: resolve, fetch assertions, download into the cache with progress. */
-export function storeDownloadTask(store: StoreClient, trustedKey: (id: string) => boolean): TaskKind {
-  return {
-    name: storeDownloadTaskKind,
-    concurrency: 4,
-    async run(ctx): Promise<StoreDownloadResult> {
-      const name = String(ctx.data.name);
-      const channel = String(ctx.data.channel ?? 'stable');
-      const arch = String(ctx.data.architecture ?? 'amd64');
-      const snap = await store.resolve(name, channel, arch);
-      ctx.log('info', `resolved ${name} ${channel} ${arch} to revision ${snap.revision}`);
-      const got = await store.download(snap, { progress: (done, total) => ctx.progress('downloading', done, total), signal: ctx.signal });
-      const asserts = await store.snapAssertions(snap, (type, k) => type === 'account-key' && trustedKey(k));
-      ctx.log('info', got.cached ? `found ${name} revision ${snap.revision} in the cache` : `downloaded ${got.downloaded} bytes`);
-      return {
-        name,
-        'snap-id': snap['snap-id'],
-        revision: snap.revision,
-        'sha3-384': snap['sha3-384'],
-        size: snap.size,
-        path: got.path,
-        downloaded: got.downloaded,
-        assertions: asserts.map(encodeAssertion).join('\n'),
-      };
-    },
-  };
 }
 
 export const storeRoutes: Route[] = [
@@ -187,14 +155,7 @@ export const storeRoutes: Route[] = [
       const name = str(req, 'name', 'download a snap')!;
       const channel = str(req, 'channel', `download snap ${JSON.stringify(name)}`, false) ?? 'stable';
       const architecture = str(req, 'architecture', `download snap ${JSON.stringify(name)}`, false) ?? 'amd64';
-      const id = await ctx.engine.create({
-        owner: req.caller,
-        kind: storeDownloadTaskKind,
-        summary: `Download snap ${JSON.stringify(name)} (${channel}, ${architecture})`,
-        data: { name, channel, architecture },
-        tasks: [{ kind: storeDownloadTaskKind, summary: `Download ${name} from ${channel}`, data: { name, channel, architecture } }],
-      });
-      return asyncResponse(id);
+      return asyncResponse(await startStoreDownload(ctx.engine, req.caller, { name, channel, architecture }));
     },
   },
 ];

@@ -117,16 +117,5 @@ export interface StoreDownloadRequest {
   architecture?: string;
 }
 
-/** Result of the store-download task. */
-export interface StoreDownloadResult {
-  name: string;
-  'snap-id': string;
-  revision: number;
-  'sha3-384': string;
-  size: number;
-  path: string;
-  /** bytes fetched over the network (0 when it came from the cache) */
-  downloaded: number;
-  /** the snap's assertions, ready to write beside it as NAME_REV.assert */
-  assertions: string;
-}
+/** Result of the store-download task (declared beside the task, daemon/store/download-task.ts). */
+export type { StoreDownloadResult } from '../store/download-task.js';

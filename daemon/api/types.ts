@@ -3,6 +3,7 @@
  * and the `coreforge` client. The client imports only from this file.
  */
 import type { ApiErrorKind } from './errors.js';
+import type { FlashTaskResult, FlashTaskTargetResult } from '../flash/task-data.js';
 export type { ApiErrorKind } from './errors.js';
 export type {
   ChangeInfo,
@@ -167,28 +168,12 @@ export interface FlashRequest {
   force?: boolean;
 }
 
-/** How one drive of a flash fared (an element of `FlashResult.targets`). */
-export interface FlashTargetResult {
-  path: string;
-  ok: boolean;
-  'bytes-written': number;
-  verified: boolean;
-  /** Byte ranges [start, end) that read back different from the image. */
-  mismatches: { start: number; end: number }[];
-  error: { kind: ApiErrorKind; message: string } | null;
-  /** Filesystems of the drive that were unmounted before writing, each with the device it was mounted from. */
-  unmounted: { device: string; mountpoint: string }[];
-  /** Seconds spent writing, and writing plus verifying, this drive. */
-  'write-seconds': number;
-  seconds: number;
+/** How one drive of a flash fared (an element of `FlashResult.targets`); the fields are the flash task's (daemon/flash/task-data.ts). */
+export interface FlashTargetResult extends Omit<FlashTaskTargetResult, 'error'> {
+  error: { kind: ApiErrorKind; message: string; details?: Record<string, unknown> } | null;
 }
 
 /** The result of a flash change, kept when one drive failed so the others are still reported. */
-export interface FlashResult {
-  image: string;
-  bmap: string | null;
-  'image-size': number;
-  /** Bytes written to each drive: the bmap's mapped bytes, or the whole image. */
-  'mapped-bytes': number;
+export interface FlashResult extends Omit<FlashTaskResult, 'targets'> {
   targets: FlashTargetResult[];
 }

@@ -103,6 +103,7 @@ export function openInput(caller: Caller, path: string, what: string, options: {
       'not-a-regular-file',
       `cannot read ${what} ${path}: it is ${typeName(st)}; name a regular file${options.blockDevices ? ' or a block device' : ''}`,
       path,
+      st.isDirectory() ? 'EISDIR' : undefined,
     );
   }
   let open = true;

@@ -1,7 +1,8 @@
 import { CoreforgeError, isCoreforgeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { ProgressTracker } from './progress.js';
-import type { ChangeRepository, ChangeSelection, RunnableTask } from './repository.js';
+import { UnreadableJson, type ChangeRepository, type ChangeSelection, type RunnableTask, type StoredChangeData } from './repository.js';
+import { badTaskData, dataObject } from './task-data.js';
 import { KeyedThrottle } from './throttle.js';
 import type { ChangeInfo, ChangeOwner, ChangeStatus, NewChange, ProgressEvent, TaskLogEntry } from './types.js';
 
@@ -15,16 +16,22 @@ export type ChangesErrorKind =
   /** A task failed with an unexpected (non-coreforge) error: a bug to report. */
   | 'internal-error'
   /** The daemon stopped or restarted while the change ran. */
-  | 'interrupted';
+  | 'interrupted'
+  /** The change was aborted by its owner or root (POST /v1/changes/ID {"action":"abort"}). */
+  | 'aborted'
+  /** A new change's task data breaks its task kind's rules (a field missing or of the wrong type). */
+  | 'bad-task-data'
+  /** A change in state.db whose data no longer parses for its task kind (edited, damaged, or from an incompatible coreforged). */
+  | 'stored-change-unreadable';
 
-/** What a task handler gets: its input, where to report, and when to stop. */
-export interface TaskContext {
+/** What a task handler gets: its input (D: its own data, C: the change's, as its kind parsed them), where to report, and when to stop. */
+export interface TaskContext<D = Record<string, unknown>, C = Record<string, unknown>> {
   change: string;
   task: string;
   /** Who started the change: paths it names are used with these rights. Changes from before owners were kept are root's. */
   owner: ChangeOwner;
-  data: Record<string, unknown>;
-  changeData: Record<string, unknown>;
+  data: D;
+  changeData: C;
   /** Results of the tasks before this one in the change, in order. */
   previous: unknown[];
   signal: AbortSignal;
@@ -33,12 +40,24 @@ export interface TaskContext {
   log(level: TaskLogEntry['level'], message: string): void;
 }
 
-/** A kind of task: its handler and how many may run at once across all changes. */
-export interface TaskKind {
+/**
+ * A kind of task: its handler, how many may run at once across all changes,
+ * and the parsers of the data it reads. A parser runs when a change is created
+ * (its result is what is stored) and whenever the task is read back from
+ * state.db to run or to show; it throws badTaskData naming the field. A kind
+ * without a parser gets its data as a plain JSON object.
+ */
+export interface TaskKind<D = Record<string, unknown>, C = Record<string, unknown>> {
   name: string;
   concurrency?: number;
-  run(ctx: TaskContext): Promise<unknown>;
+  parseData?(data: unknown): D;
+  /** For kinds whose tasks read the change's data (`ctx.changeData`). */
+  parseChangeData?(data: unknown): C;
+  run(ctx: TaskContext<D, C>): Promise<unknown>;
 }
+
+/** Any task kind, whatever its data types, as the engine holds them. */
+export type AnyTaskKind = TaskKind<unknown, unknown>;
 
 export interface StatusEvent {
   change: string;
@@ -48,6 +67,39 @@ export interface StatusEvent {
 }
 
 type AbortReason = 'user' | 'shutdown';
+
+/** Checks data with a kind's parser, or, for a kind without one, as a plain JSON object. */
+function parseWith(parse: ((data: unknown) => unknown) | undefined, data: unknown): unknown {
+  if (data instanceof UnreadableJson) throw badTaskData('data', `is not JSON (${data.reason})`);
+  return parse ? parse(data) : dataObject(data);
+}
+
+/** What a parser said, as a sentence part and the field it named. */
+function parseFailure(err: unknown): { reason: string; field: string } {
+  const field = isCoreforgeError(err) && typeof err.details?.field === 'string' ? err.details.field : 'data';
+  return { reason: (err as Error)?.message ?? String(err), field };
+}
+
+/** Machine-readable facts of a task's error for the change's err-details; a partial result is reported as the change's result instead. */
+function errDetailsOf(details: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  if (!details) return undefined;
+  const { result: _partial, ...rest } = details;
+  return Object.keys(rest).length > 0 ? rest : undefined;
+}
+
+/** A change whose stored data no longer parses, as shown: the problem is its error, whatever it said before is kept in the details. */
+function reportedUnreadable(change: ChangeInfo, err: CoreforgeError): ChangeInfo {
+  if (change['err-kind'] === err.kind) return change;
+  const previous = change.err === undefined ? {} : { 'previous-err': change.err, 'previous-err-kind': change['err-kind'] ?? null };
+  const task = String(err.details?.task);
+  return {
+    ...change,
+    err: err.message,
+    'err-kind': err.kind,
+    'err-details': { ...err.details, ...previous },
+    tasks: change.tasks.map((t) => (t.id === task && t.err === undefined ? { ...t, err: err.message } : t)),
+  };
+}
 
 /** Counting semaphore, one per task kind; a waiter gives up its place when its change is aborted. */
 class Slots {
@@ -94,7 +146,7 @@ const ofChange = (changeId: string) => (key: string) => key === changeId || key.
  * always preceded by the newest progress, so the final state is never lost.
  */
 export class ChangeEngine {
-  private kinds = new Map<string, { kind: TaskKind; slots: Slots }>();
+  private kinds = new Map<string, { kind: AnyTaskKind; slots: Slots }>();
   private running = new Map<number, { controller: AbortController; done: Promise<void> }>();
   /** The owner uid of each running change, for listeners that route its events (null: root's). */
   private owners = new Map<string, number | null>();
@@ -114,9 +166,9 @@ export class ChangeEngine {
     });
   }
 
-  register(kind: TaskKind): void {
+  register<D = Record<string, unknown>, C = Record<string, unknown>>(kind: TaskKind<D, C>): void {
     if (this.kinds.has(kind.name)) throw new Error(`task kind ${kind.name} registered twice`);
-    this.kinds.set(kind.name, { kind, slots: new Slots(kind.concurrency ?? 4) });
+    this.kinds.set(kind.name, { kind: kind as AnyTaskKind, slots: new Slots(kind.concurrency ?? 4) });
   }
 
   onProgress(listener: (e: ProgressEvent) => void): () => void {
@@ -142,12 +194,28 @@ export class ChangeEngine {
   /** Persists a new change and starts running it; returns its id. */
   async create(spec: NewChange): Promise<string> {
     if (this.stopping) throw new CoreforgeError<ChangesErrorKind>('interrupted', 'cannot start a change: coreforged is stopping');
-    for (const task of spec.tasks) {
-      if (!this.kinds.has(task.kind)) {
+    const tasks = spec.tasks.map((task) => {
+      const entry = this.kinds.get(task.kind);
+      if (!entry) {
         throw new CoreforgeError<ChangesErrorKind>('unknown-task-kind', `cannot start change: no handler for task kind "${task.kind}"`);
       }
-    }
-    const id = await this.repo.create(spec);
+      const which = `task ${JSON.stringify(task.summary)} (kind "${task.kind}")`;
+      let what = `the data of its ${which}`;
+      try {
+        const data = parseWith(entry.kind.parseData, task.data ?? {});
+        what = `its data, as its ${which} reads it,`;
+        parseWith(entry.kind.parseChangeData, spec.data ?? {});
+        return { ...task, data: data as object };
+      } catch (err) {
+        const { reason, field } = parseFailure(err);
+        throw new CoreforgeError<ChangesErrorKind>(
+          'bad-task-data',
+          `cannot start change ${JSON.stringify(spec.summary)}: ${what} is not valid: ${reason}; this is a bug in the code that made the change, please report it`,
+          { 'task-kind': task.kind, field },
+        );
+      }
+    });
+    const id = await this.repo.create({ ...spec, tasks });
     this.logger.info(`change created: ${spec.summary}`, { change: id, kind: spec.kind });
     this.schedule(id);
     return String(id);
@@ -161,11 +229,55 @@ export class ChangeEngine {
         `cannot find change ${JSON.stringify(id)}: no change has that id; list changes with "coreforge changes"`,
       );
     }
-    return change;
+    const [shown] = await this.checkStored([change]);
+    return shown!;
   }
 
-  list(select: ChangeSelection): Promise<ChangeInfo[]> {
-    return this.repo.list(select);
+  async list(select: ChangeSelection): Promise<ChangeInfo[]> {
+    return this.checkStored(await this.repo.list(select));
+  }
+
+  /** Changes as shown: one whose stored data no longer parses for its task kinds is reported as stored-change-unreadable. */
+  private async checkStored(changes: ChangeInfo[]): Promise<ChangeInfo[]> {
+    const stored = await this.repo.storedData(changes.map((c) => Number(c.id)));
+    return changes.map((change) => {
+      try {
+        this.parseStored(change.id, stored.get(Number(change.id)) ?? { data: {}, tasks: [] });
+        return change;
+      } catch (err) {
+        if (!isCoreforgeError(err)) throw err;
+        return reportedUnreadable(change, err);
+      }
+    });
+  }
+
+  /**
+   * Each task's data and the change's data as its kind parses them, read back
+   * from state.db; throws stored-change-unreadable naming the change, task,
+   * kind and field when one no longer parses. Tasks of unknown kinds are left
+   * to the runner (unknown-task-kind).
+   */
+  private parseStored(changeId: string, stored: StoredChangeData): Map<number, { data: unknown; changeData: unknown }> {
+    const parsed = new Map<number, { data: unknown; changeData: unknown }>();
+    for (const task of stored.tasks) {
+      const entry = this.kinds.get(task.kind);
+      if (!entry) continue;
+      let of: 'task' | 'change' = 'task';
+      try {
+        const data = parseWith(entry.kind.parseData, task.data);
+        of = 'change';
+        parsed.set(task.id, { data, changeData: parseWith(entry.kind.parseChangeData, stored.data) });
+      } catch (err) {
+        const { reason, field } = parseFailure(err);
+        const what = of === 'task' ? `the data of its task ${task.id} (kind "${task.kind}")` : `its data, as its task ${task.id} (kind "${task.kind}") reads it,`;
+        throw new CoreforgeError<ChangesErrorKind>(
+          'stored-change-unreadable',
+          `cannot use change ${changeId}: ${what} no longer parses in state.db: ${reason}; the change cannot run, start the operation again`,
+          { change: changeId, task: String(task.id), 'task-kind': task.kind, 'data-of': of, field },
+        );
+      }
+    }
+    return parsed;
   }
 
   /** Asks a change to stop; its running task sees its signal abort. */
@@ -241,6 +353,13 @@ export class ChangeEngine {
         });
       }
     }
+    let parsed: Map<number, { data: unknown; changeData: unknown }>;
+    try {
+      parsed = this.parseStored(change.id, (await this.repo.storedData([id])).get(id)!);
+    } catch (err) {
+      if (!isCoreforgeError(err)) throw err;
+      return this.finish(id, change.kind, 'Error', { err: err.message, errKind: err.kind, ...(err.details ? { errDetails: err.details } : {}) });
+    }
     await this.repo.setChangeStatus(id, 'Doing');
     this.announce(id, change.kind, 'Doing');
     const results: unknown[] = [];
@@ -248,7 +367,7 @@ export class ChangeEngine {
     for (const task of tasks) {
       if (task.status === 'Done') continue;
       if (signal.aborted) return this.endAborted(id, change.kind, signal);
-      const outcome = await this.runTask(change, task, results, signal);
+      const outcome = await this.runTask(change, task, parsed.get(task.id)!, results, signal);
       if (outcome.ok) {
         results.push(outcome.result);
         if (outcome.result !== undefined) lastResult = outcome.result;
@@ -256,7 +375,12 @@ export class ChangeEngine {
       }
       if (signal.aborted) return this.endAborted(id, change.kind, signal, task.id);
       await this.repo.setTaskStatus(task.id, 'Error', { err: outcome.message, result: outcome.result });
-      return this.finish(id, change.kind, 'Error', { err: outcome.message, errKind: outcome.kind, result: outcome.result });
+      return this.finish(id, change.kind, 'Error', {
+        err: outcome.message,
+        errKind: outcome.kind,
+        result: outcome.result,
+        ...(outcome.details ? { errDetails: outcome.details } : {}),
+      });
     }
     if (signal.aborted) return this.endAborted(id, change.kind, signal);
     await this.finish(id, change.kind, 'Done', { result: lastResult });
@@ -265,21 +389,22 @@ export class ChangeEngine {
   private async runTask(
     change: ChangeInfo,
     task: RunnableTask,
+    input: { data: unknown; changeData: unknown },
     previous: unknown[],
     signal: AbortSignal,
-  ): Promise<{ ok: true; result: unknown } | { ok: false; message: string; kind: string; result?: unknown }> {
+  ): Promise<{ ok: true; result: unknown } | { ok: false; message: string; kind: string; result?: unknown; details?: Record<string, unknown> }> {
     const entry = this.kinds.get(task.kind)!;
     if (!(await entry.slots.acquire(signal))) return { ok: false, message: 'aborted', kind: 'aborted' };
     try {
       await this.repo.setTaskStatus(task.id, 'Doing');
       const trackers = new Map<string, ProgressTracker>();
       const changeId = change.id;
-      const ctx: TaskContext = {
+      const ctx: TaskContext<unknown, unknown> = {
         change: changeId,
         task: String(task.id),
         owner: (await this.repo.owner(Number(changeId))) ?? rootOwner,
-        data: task.data,
-        changeData: change.data,
+        data: input.data,
+        changeData: input.changeData,
         previous,
         signal,
         progress: (phase, bytes, total, target) => {
@@ -304,7 +429,8 @@ export class ChangeEngine {
       if (isCoreforgeError(err)) {
         // A task may fail with a partial result (a flash that failed one of three drives reports the other two).
         const partial = err.details?.result;
-        return { ok: false, message: err.message, kind: err.kind, ...(partial === undefined ? {} : { result: partial }) };
+        const details = errDetailsOf(err.details);
+        return { ok: false, message: err.message, kind: err.kind, ...(partial === undefined ? {} : { result: partial }), ...(details ? { details } : {}) };
       }
       const e = err as Error;
       if (!signal.aborted) this.logger.error(`task failed unexpectedly: ${e.stack ?? e.message}`, { change: change.id });
@@ -326,7 +452,7 @@ export class ChangeEngine {
     id: number,
     kind: string,
     status: ChangeStatus,
-    extra: { err?: string; errKind?: string; result?: unknown },
+    extra: { err?: string; errKind?: string; errDetails?: Record<string, unknown>; result?: unknown },
   ): Promise<void> {
     if (status !== 'Done') await this.repo.holdRemainingTasks(id);
     await this.repo.setChangeStatus(id, status, extra);

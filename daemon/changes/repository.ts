@@ -19,6 +19,7 @@ interface ChangeRow {
   ready_time: string | null;
   err: string | null;
   err_kind: string | null;
+  err_details: string | null;
   data: string;
   result: string | null;
   owner: string | null;
@@ -46,7 +47,39 @@ export interface RunnableTask {
   seq: number;
   kind: string;
   status: TaskStatus;
-  data: Record<string, unknown>;
+  /** As stored: its kind's parser checks it before the task runs (an UnreadableJson when it is not even JSON). */
+  data: unknown;
+}
+
+/** What a change keeps as input, as stored, for the engine to check against its task kinds. */
+export interface StoredChangeData {
+  data: unknown;
+  tasks: { id: number; kind: string; data: unknown }[];
+}
+
+/**
+ * A JSON column of state.db that does not parse (edited by hand, damaged
+ * disk): returned in place of the value so the engine reports the change as
+ * unreadable instead of a read crashing the daemon or the whole listing.
+ */
+export class UnreadableJson {
+  constructor(readonly reason: string) {}
+}
+
+function readJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    return new UnreadableJson((err as Error).message);
+  }
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof UnreadableJson);
+
+/** A change's data as the API shows it; damaged data shows as {} (the engine reports the change as unreadable, naming what broke). */
+function shownData(text: string): Record<string, unknown> {
+  const data = readJson(text);
+  return isObject(data) ? data : {};
 }
 
 export type ChangeSelection = 'all' | 'in-progress' | 'ready';
@@ -85,17 +118,18 @@ export class ChangeRepository {
   async setChangeStatus(
     id: number,
     status: ChangeStatus,
-    extra: { err?: string; errKind?: string; result?: unknown } = {},
+    extra: { err?: string; errKind?: string; errDetails?: Record<string, unknown>; result?: unknown } = {},
   ): Promise<void> {
     const ready = status === 'Done' || status === 'Error' || status === 'Abort';
     await this.db.run(
       `UPDATE changes SET status = ?, ready_time = ?, err = COALESCE(?, err), err_kind = COALESCE(?, err_kind),
-         result = COALESCE(?, result) WHERE id = ?`,
+         err_details = COALESCE(?, err_details), result = COALESCE(?, result) WHERE id = ?`,
       [
         status,
         ready ? this.now().toISOString() : null,
         extra.err ?? null,
         extra.errKind ?? null,
+        extra.errDetails === undefined ? null : JSON.stringify(extra.errDetails),
         extra.result === undefined ? null : JSON.stringify(extra.result),
         id,
       ],
@@ -145,8 +179,23 @@ export class ChangeRepository {
       seq: row.seq,
       kind: row.kind,
       status: row.status,
-      data: JSON.parse(row.data) as Record<string, unknown>,
+      data: readJson(row.data),
     }));
+  }
+
+  /** The stored input of changes (their data and their tasks' data), for the engine to check when it shows them. */
+  async storedData(changeIds: number[]): Promise<Map<number, StoredChangeData>> {
+    const out = new Map<number, StoredChangeData>();
+    if (changeIds.length === 0) return out;
+    const marks = changeIds.map(() => '?').join(',');
+    const changes = await this.db.all<{ id: number; data: string }>(`SELECT id, data FROM changes WHERE id IN (${marks})`, changeIds);
+    for (const c of changes) out.set(c.id, { data: readJson(c.data), tasks: [] });
+    const tasks = await this.db.all<{ id: number; change_id: number; kind: string; data: string }>(
+      `SELECT id, change_id, kind, data FROM tasks WHERE change_id IN (${marks}) ORDER BY change_id, seq`,
+      changeIds,
+    );
+    for (const t of tasks) out.get(t.change_id)?.tasks.push({ id: t.id, kind: t.kind, data: readJson(t.data) });
+    return out;
   }
 
   /** Who started a change (uid, gid, groups), for the tasks that act with its rights; null for changes from before owners were kept. */
@@ -249,9 +298,10 @@ export class ChangeRepository {
       'ready-time': row.ready_time,
       ...(row.err ? { err: row.err } : {}),
       ...(row.err_kind ? { 'err-kind': row.err_kind } : {}),
+      ...(row.err_details ? { 'err-details': readJson(row.err_details) as Record<string, unknown> } : {}),
       owner: row.owner ? (JSON.parse(row.owner) as ChangeOwner).uid : null,
       tasks: tasksByChange.get(row.id) ?? [],
-      data: JSON.parse(row.data) as Record<string, unknown>,
+      data: shownData(row.data),
       ...(row.result ? { result: JSON.parse(row.result) as unknown } : {}),
     }));
   }

@@ -61,6 +61,8 @@ export interface ChangeInfo {
   'ready-time': string | null;
   err?: string;
   'err-kind'?: string;
+  /** Machine-readable facts of the error (the drive and byte range, the field, the tool...), when it has any. */
+  'err-details'?: Record<string, unknown>;
   tasks: TaskInfo[];
   data: Record<string, unknown>;
   result?: unknown;
@@ -87,6 +89,8 @@ export interface NewChange {
   summary: string;
   /** Who asks for it: its tasks act with these rights, and only it and root may see or abort it. */
   owner: ChangeOwner;
-  data?: Record<string, unknown>;
-  tasks: { kind: string; summary: string; data?: Record<string, unknown> }[];
+  /** Shown with the change; checked by the parseChangeData of each of its tasks' kinds that has one. */
+  data?: object;
+  /** Each task's data is checked by its kind's parseData before anything is stored. */
+  tasks: { kind: string; summary: string; data?: object }[];
 }

@@ -164,6 +164,13 @@ export const migrations: Migration[] = [
       ALTER TABLE builds ADD COLUMN output_key TEXT;
     `,
   },
+  {
+    version: 8,
+    name: 'change error details',
+    sql: `
+      ALTER TABLE changes ADD COLUMN err_details TEXT;
+    `,
+  },
 ];
 
 /**

@@ -24,8 +24,12 @@ export type ImageErrorKind =
   | 'output-not-writable'
   /** The disk holding the output or work directory filled up. */
   | 'no-space'
-  /** An external tool (mkfs, mcopy, unsquashfs) failed while building. */
+  /** An external tool (mkfs, mcopy, unsquashfs) failed while building; its stderr's last lines are in the details. */
   | 'build-tool-failed'
+  /** An external tool the build needs is not installed; the details name the Debian package that has it. */
+  | 'tool-missing'
+  /** The build was stopped by its AbortSignal (the change was aborted, or the daemon is stopping). */
+  | 'aborted'
   /** A resumed build's work directory belongs to another build or is damaged. */
   | 'invalid-workdir'
   /** No build has that id. */

@@ -17,7 +17,9 @@ export type KeysErrorKind =
   /** The key material offered for import is unusable (not RSA, public only, several keys, gpg failed). */
   | 'key-import-failed'
   /** The gnupg home to import from is missing, not a plain directory, or holds links, special or oversized keyring files. */
-  | 'invalid-gnupg-home';
+  | 'invalid-gnupg-home'
+  /** gpg, needed to import from a gnupg home, is not installed (the details name the Debian package). */
+  | 'tool-missing';
 
 /** Builds an error of this module. */
 export function keysError(kind: KeysErrorKind, message: string, details?: Record<string, unknown>): CoreforgeError<KeysErrorKind> {

@@ -89,12 +89,10 @@ export async function exportFromGnupg(options: GnupgExport): Promise<string> {
       );
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
-      throw keysError(
-        'key-import-failed',
-        e.code === 'ENOENT'
-          ? 'cannot import from gnupg: gpg is not installed; install the Debian package gnupg or export the key yourself and use --file'
-          : `cannot import from gnupg: ${e.message}`,
-      );
+      if (e.code === 'ENOENT') {
+        throw keysError('tool-missing', 'cannot import from gnupg: gpg is not installed; install the Debian package gnupg or export the key yourself and use --file', { tool: 'gpg', package: 'gnupg' });
+      }
+      throw keysError('key-import-failed', `cannot import from gnupg: ${e.message}`);
     }
     const stderr = result.stderr.trim();
     if (/bad passphrase|no passphrase given|passphrase.*(wrong|invalid)/i.test(stderr)) {

@@ -7,4 +7,4 @@ export { exportFromGnupg, runProgram, type GnupgExport, type RunOptions, type Ru
 export { copyGnupgKeyring, gnupgHomeLimits } from './gnupg-home.js';
 export { Keyring, checkPassphrase, type KeyEntry, type KeyringOptions, type KeyProgress } from './keyring.js';
 export { PassphraseVault } from './passphrases.js';
-export { createKeyTask, createKeyTaskKind } from './task.js';
+export { createKeyTask, createKeyTaskKind, parseCreateKeyData, startCreateKey, type CreateKeyData } from './task.js';

@@ -124,7 +124,7 @@ export async function inspectLocalSnap(path: string, exec: Exec, signal?: AbortS
   try {
     yamlText = (await exec('unsquashfs', ['-cat', path, 'meta/snap.yaml'], { signal, what: `read meta/snap.yaml of ${origin}` })).stdout.toString('utf8');
   } catch (err) {
-    if (isCoreforgeError(err) && err.kind === 'build-tool-failed' && !/not installed|stopped/.test(err.message)) {
+    if (isCoreforgeError(err) && err.kind === 'build-tool-failed') {
       bad(origin, 'it is not a squashfs snap with a meta/snap.yaml; pass a .snap built by snapcraft');
     }
     throw err;

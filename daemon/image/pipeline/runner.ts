@@ -107,7 +107,7 @@ export async function runBuildStep(
   if (!hadWork && state.work !== undefined) await saveState(places.stateFile, state);
   const step = buildSteps.find((s) => s.name === name)!;
   const started = Date.now();
-  if (env.signal?.aborted) throw imageError('build-tool-failed', `cannot run build step ${name}: the build was stopped`);
+  if (env.signal?.aborted) throw imageError('aborted', `cannot run build step ${name}: the build was stopped`);
   try {
     await step.run({ params, env, state, places, dirs: workDirs(workDir) });
   } catch (err) {

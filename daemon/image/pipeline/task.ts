@@ -17,7 +17,7 @@ import { callerWorkPlaces, fixedPlaces, type BuildPlaces } from './places.js';
 import type { BuildRepository } from './repository.js';
 import type { StoreSnapFinder } from './snap-source.js';
 import { loadState, removeState, saveState } from './state.js';
-import { parseBuildChangeData, parseBuildTaskData } from './task-data.js';
+import { parseBuildChangeData, parseBuildTaskData, type BuildChangeData, type BuildTaskData } from './task-data.js';
 import { imageError } from '../errors.js';
 
 /** Task kind name of one build step, as `coreforge changes` shows it. */
@@ -69,12 +69,15 @@ export class BuildTasks {
 
   constructor(private readonly deps: BuildTaskDeps) {}
 
-  readonly kind: TaskKind = {
+  readonly kind: TaskKind<BuildTaskData, BuildChangeData> = {
     name: buildStepTaskKind,
     concurrency: 2,
+    // the engine checks both when the change is created and whenever it is read back
+    parseData: parseBuildTaskData,
+    parseChangeData: parseBuildChangeData,
     run: async (ctx) => {
-      const data = parseBuildChangeData(ctx.changeData);
-      const { step, first } = parseBuildTaskData(ctx.data);
+      const data = ctx.changeData;
+      const { step, first } = ctx.data;
       ctx.progress(step, 0, 0);
       let session = this.open.get(ctx.change);
       if (!session) {

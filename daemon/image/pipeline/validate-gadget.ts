@@ -64,7 +64,7 @@ export async function validateGadget(input: GadgetInput, exec: Exec, signal?: Ab
       } catch (err) {
         if (!isCoreforgeError(err)) throw err;
         if (err.kind === 'file-not-found') throw imageError('invalid-gadget', `cannot validate gadget ${path}: it does not exist`);
-        if (err.kind !== 'not-a-regular-file' || !/a directory/.test(err.message)) throw err;
+        if (err.kind !== 'not-a-regular-file' || err.details?.code !== 'EISDIR') throw err;
         isDir = true;
       }
       temp = await mkdtemp(join(tmpdir(), 'coreforge-gadget-'));

@@ -181,6 +181,8 @@ describe('sign and assertions API', () => {
     assert.deepEqual(resultOf(res), {
       kind: 'missing-assertion',
       message: 'cannot add model "16/generic/generic-classic": no matching public key "d-JcZF9nD9eBw7bwMnH61x-bklnQOhQud1Is6o_cn2wTj8EYDi9musrIT9z2MdAa" for signature by "generic"',
+      // what is missing, as data a client can act on (fetch that account-key), not only in the message
+      value: { type: 'account-key', primaryKey: ['d-JcZF9nD9eBw7bwMnH61x-bklnQOhQud1Is6o_cn2wTj8EYDi9musrIT9z2MdAa'], index: 0 },
     });
   });
 });

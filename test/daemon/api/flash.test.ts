@@ -149,6 +149,11 @@ describe('flashing through coreforged and the coreforge CLI', { skip }, () => {
       const [change] = (await daemon.transport.call<ChangeInfo[]>('GET', '/v1/changes?select=ready')).filter((c) => c.kind === 'flash').slice(-1);
       assert.equal(change!.status, 'Error');
       assert.equal(change!['err-kind'], 'no-space');
+      // the failing drive and its byte range reach the API as data, not only in the message
+      const details = change!['err-details'] as { drive: string; range: { start: number; end: number }; errno: string };
+      assert.deepEqual([details.drive, details.errno], [failing.path, 'ENOSPC']);
+      assert.ok(Number.isSafeInteger(details.range.start) && details.range.end > details.range.start, JSON.stringify(details));
+      assert.ok(change!.err!.includes(`at bytes ${details.range.start}-${details.range.end - 1}`), 'the message names the same range');
       assert.match(change!.err!, new RegExp(`^cannot write ${failing.path} at bytes \\d+-\\d+: no space left on the drive; use a bigger drive or a smaller image; 2 other drives flashed fine$`));
       const result = change!.result as FlashResult;
       assert.deepEqual(result.targets.map((x) => [x.path, x.ok, x.verified, x.error?.kind ?? null]), [
@@ -181,7 +186,7 @@ describe('flashing through coreforged and the coreforge CLI', { skip }, () => {
       const again = await cli(['abort', id]);
       assert.deepEqual([again.code, again.stderr], [1, `error: cannot abort change ${id}: it is already Abort; only changes in Do or Doing can be aborted\n`]);
       const change = await waitReady(id);
-      assert.deepEqual([change.status, change.tasks[0]!.status], ['Abort', 'Abort']);
+      assert.deepEqual([change.status, change.tasks[0]!.status, change['err-kind']], ['Abort', 'Abort', 'aborted']);
       const bytes = await deviceBytes(loop);
       assert.ok(bytes.subarray(0, MiB).every((b) => b === 0), 'no partition table is left');
       assert.ok(bytes.subarray(MiB, 2 * MiB).equals(dense.data.subarray(MiB, 2 * MiB)), 'it was mid-write');
@@ -302,6 +307,7 @@ describe('flashing through coreforged and the coreforge CLI', { skip }, () => {
         const res = (await daemon.transport.raw('POST', '/v1/flash', c.body)) as ApiResponse & { result: { kind: string; message: string } };
         assert.deepEqual([res.type, res['status-code'], res.result.kind], ['error', c.status, c.kind]);
         assert.match(res.result.message, c.message);
+        if (c.kind === 'drive-not-found') assert.deepEqual((res.result as { value?: unknown }).value, { drive: '/dev/loop0' });
       });
     }
   });
