@@ -8,6 +8,7 @@ export type {
   ChangeInfo,
   ChangeStatus,
   ProgressEvent,
+  ProgressUnit,
   TaskInfo,
   TaskLogEntry,
   TaskProgress,
