@@ -1,15 +1,15 @@
 import type { Command } from 'commander';
-import type { ChangeInfo, ChangeSelect, ProgressEvent } from '../../daemon/api/types.js';
+import type { ChangeInfo, ChangeSelect, ProgressEvent, TaskProgress } from '../../daemon/api/types.js';
 import { withJson, type CliContext } from '../context.js';
 import { EventStream } from '../events.js';
 import { formatTime } from '../render/format.js';
-import { renderProgressLine } from '../render/progress.js';
+import { renderProgressLine, stepText } from '../render/progress.js';
 import { renderTable } from '../render/table.js';
 
 /** `coreforge change ID` as text: the tasks, then the error if any. */
 export function renderChange(change: ChangeInfo): string {
   const rows = change.tasks.map((t) => {
-    const progress = t.status === 'Doing' && t.progress ? ` (${t.progress.phase} ${t.progress.percentage}%)` : '';
+    const progress = t.status === 'Doing' && t.progress ? ` (${progressNote(t.progress)})` : '';
     return [t.status, formatTime(t['spawn-time']), formatTime(t['ready-time']), t.summary + progress];
   });
   let text = renderTable(['Status', 'Spawn', 'Ready', 'Summary'], rows);
@@ -18,6 +18,12 @@ export function renderChange(change: ChangeInfo): string {
   }
   if (change.err) text += `\nerror: ${change.err}\n`;
   return text;
+}
+
+/** A running task's progress in a few words: "step 2/3: encrypting key", "flashing 45%", or the phase alone. */
+function progressNote(p: TaskProgress): string {
+  if (p.unit === 'steps') return stepText(p);
+  return p.percentage === null ? p.phase : `${p.phase} ${p.percentage}%`;
 }
 
 /** What `watch` prints when a change is over, and its exit code. */
@@ -44,7 +50,7 @@ export async function watchChange(cli: CliContext, id: string, opts: { quiet?: b
       cli.stderr.write(`\r\x1b[K${renderProgressLine(e, cli.stderr.columns ?? 80, e.target ? `${e.target} ` : '')}`);
       drawn = true;
     } else if (e.phase !== lastPhase) {
-      cli.stderr.write(`${e.phase}...\n`);
+      cli.stderr.write(`${e.unit === 'steps' ? stepText(e) : e.phase}...\n`);
     }
     lastPhase = e.phase;
   };

@@ -9,6 +9,7 @@ export type {
   ChangeInfo,
   ChangeStatus,
   ProgressEvent,
+  ProgressUnit,
   TaskInfo,
   TaskLogEntry,
   TaskProgress,

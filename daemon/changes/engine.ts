@@ -1,10 +1,11 @@
+import { type Clock, systemClock } from '../clock.js';
 import { CoreforgeError, isCoreforgeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { ProgressTracker } from './progress.js';
 import { UnreadableJson, type ChangeRepository, type ChangeSelection, type RunnableTask, type StoredChangeData } from './repository.js';
 import { badTaskData, dataObject } from './task-data.js';
 import { KeyedThrottle } from './throttle.js';
-import type { ChangeInfo, ChangeOwner, ChangeStatus, NewChange, ProgressEvent, TaskLogEntry } from './types.js';
+import type { ChangeInfo, ChangeOwner, ChangeStatus, NewChange, ProgressDetail, ProgressEvent, TaskLogEntry } from './types.js';
 
 export type ChangesErrorKind =
   /** No change has that id. */
@@ -35,8 +36,11 @@ export interface TaskContext<D = Record<string, unknown>, C = Record<string, unk
   /** Results of the tasks before this one in the change, in order. */
   previous: unknown[];
   signal: AbortSignal;
-  /** `target` names the item when one task reports on several at once (each gets its own speed and throttle). */
-  progress(phase: string, bytes: number, total: number, target?: string): void;
+  /**
+   * Reports `done` of `total` (null or 0: unknown) units of `phase`; bytes unless `detail.unit` says steps.
+   * A string detail is the target alone, the form task code used before units.
+   */
+  progress(phase: string, done: number, total: number | null, detail?: ProgressDetail | string): void;
   log(level: TaskLogEntry['level'], message: string): void;
 }
 
@@ -158,12 +162,18 @@ export class ChangeEngine {
   constructor(
     private readonly repo: ChangeRepository,
     private readonly logger: Logger,
+    /** Times progress speed, its throttle and log entries; tests pass their own. */
+    private readonly clock: Clock = systemClock,
   ) {
-    this.throttle = new KeyedThrottle(progressIntervalMs, (_key, { event, taskId }) => {
-      const { phase, bytes, total, speed, eta, percentage } = event;
-      void this.repo.setTaskProgress(taskId, { phase, bytes, total, speed, eta, percentage }).catch(() => {});
-      for (const listener of this.progressListeners) listener(event);
-    });
+    this.throttle = new KeyedThrottle(
+      progressIntervalMs,
+      (_key, { event, taskId }) => {
+        const { change: _change, task: _task, status: _status, target: _target, ...progress } = event;
+        void this.repo.setTaskProgress(taskId, progress).catch(() => {});
+        for (const listener of this.progressListeners) listener(event);
+      },
+      clock,
+    );
   }
 
   register<D = Record<string, unknown>, C = Record<string, unknown>>(kind: TaskKind<D, C>): void {
@@ -407,16 +417,17 @@ export class ChangeEngine {
         changeData: input.changeData,
         previous,
         signal,
-        progress: (phase, bytes, total, target) => {
+        progress: (phase, done, total, detail) => {
+          const { target, unit = 'bytes', fraction } = typeof detail === 'string' ? { target: detail } : (detail ?? {});
           const key = target === undefined ? changeId : `${changeId}${targetKeySeparator}${target}`;
           let tracker = trackers.get(key);
-          if (!tracker) trackers.set(key, (tracker = new ProgressTracker()));
-          const p = tracker.update(phase, bytes, total);
+          if (!tracker) trackers.set(key, (tracker = new ProgressTracker(() => this.clock.now())));
+          const p = tracker.update({ phase, done, total, unit, ...(fraction === undefined ? {} : { fraction }) });
           const event: ProgressEvent = { change: changeId, task: String(task.id), status: 'Doing', ...p, ...(target === undefined ? {} : { target }) };
           this.throttle.push(key, { event, taskId: task.id });
         },
         log: (level, message) => {
-          void this.repo.addLog(task.id, { time: new Date().toISOString(), level, message }).catch(() => {});
+          void this.repo.addLog(task.id, { time: new Date(this.clock.now()).toISOString(), level, message }).catch(() => {});
           this.logger[level](message, { change: changeId, task: task.id });
         },
       };

@@ -280,7 +280,7 @@ export class ChangeRepository {
         kind: t.kind,
         summary: t.summary,
         status: t.status,
-        progress: t.progress ? (JSON.parse(t.progress) as TaskProgress) : null,
+        progress: t.progress ? storedProgress(t.progress) : null,
         log: logsByTask.get(t.id) ?? [],
         'spawn-time': t.spawn_time,
         'ready-time': t.ready_time,
@@ -305,4 +305,12 @@ export class ChangeRepository {
       ...(row.result ? { result: JSON.parse(row.result) as unknown } : {}),
     }));
   }
+}
+
+/** A task's stored progress in today's shape: rows written before units had no unit, no done and a 0 total for unknown. */
+function storedProgress(json: string): TaskProgress {
+  const p = JSON.parse(json) as TaskProgress;
+  if (p.unit !== undefined) return p;
+  const known = p.total !== null && p.total > 0;
+  return { ...p, done: p.bytes, unit: 'bytes', total: known ? p.total : null, percentage: known ? p.percentage : null };
 }

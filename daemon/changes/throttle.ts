@@ -1,3 +1,5 @@
+import { type Clock, systemClock } from '../clock.js';
+
 /**
  * Lets at most one value through per interval for each key, holding the
  * newest in between, so a fast writer cannot flood socket.io clients or sqlite.
@@ -6,12 +8,12 @@
  */
 export class KeyedThrottle<T> {
   private last = new Map<string, number>();
-  private pending = new Map<string, { value: T; timer: NodeJS.Timeout }>();
+  private pending = new Map<string, { value: T; cancel: () => void }>();
 
   constructor(
     private readonly intervalMs: number,
     private readonly deliver: (key: string, value: T) => void,
-    private readonly now: () => number = Date.now,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   push(key: string, value: T): void {
@@ -20,20 +22,18 @@ export class KeyedThrottle<T> {
       held.value = value;
       return;
     }
-    const wait = (this.last.get(key) ?? -Infinity) + this.intervalMs - this.now();
+    const wait = (this.last.get(key) ?? -Infinity) + this.intervalMs - this.clock.now();
     if (wait <= 0) {
       this.emit(key, value);
       return;
     }
-    const timer = setTimeout(() => this.flush(key), wait);
-    timer.unref();
-    this.pending.set(key, { value, timer });
+    this.pending.set(key, { value, cancel: this.clock.after(wait, () => this.flush(key)) });
   }
 
   flush(key: string): void {
     const held = this.pending.get(key);
     if (!held) return;
-    clearTimeout(held.timer);
+    held.cancel();
     this.pending.delete(key);
     this.emit(key, held.value);
   }
@@ -56,7 +56,7 @@ export class KeyedThrottle<T> {
   }
 
   private emit(key: string, value: T): void {
-    this.last.set(key, this.now());
+    this.last.set(key, this.clock.now());
     this.deliver(key, value);
   }
 }

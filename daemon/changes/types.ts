@@ -9,16 +9,50 @@ export function isReady(status: ChangeStatus): boolean {
   return readyStatuses.includes(status);
 }
 
-/** The progress of one task: what it is doing (phase) and how far it got. */
+/** What a progress count counts: bytes of data, or the steps of a task that has no byte measure (key creation). */
+export type ProgressUnit = 'bytes' | 'steps';
+
+/** How far a task got, as it reports it; the engine's meter (changes/progress.ts) adds speed, ETA and percentage. */
+export interface ProgressReport {
+  phase: string;
+  done: number;
+  /** null (or 0) while unknown or when there is nothing to count (a build step that only names itself). */
+  total: number | null;
+  unit: ProgressUnit;
+  /** 0-1: how far through its input the phase is while `total` is unknown (a compressed image's position in its file). */
+  fraction?: number;
+}
+
+/** What a task may tell besides (phase, done, total) when it reports progress. */
+export interface ProgressDetail {
+  /** The item reported on when one task works on several at once (a flash's drive path); each item gets its own meter and throttle. */
+  target?: string;
+  /** Default 'bytes'. */
+  unit?: ProgressUnit;
+  /** See ProgressReport.fraction. */
+  fraction?: number | undefined;
+}
+
+/**
+ * The one progress shape: made by the engine's meter, stored with the task,
+ * pushed over socket.io and drawn by the CLI, for flashes, downloads, builds
+ * and key creation alike.
+ */
 export interface TaskProgress {
   phase: string;
+  /** Units done in this phase. */
+  done: number;
+  /** The same count as `done`, under the name clients read before units existed (steps when unit is 'steps'). */
   bytes: number;
-  total: number;
-  /** Bytes per second over a short recent window; 0 until measurable. */
+  /** Units this phase will handle; null while unknown. */
+  total: number | null;
+  unit: ProgressUnit;
+  /** Units per second over a short recent window; 0 until measurable. */
   speed: number;
   /** Seconds left at the current speed; null while unknown. */
   eta: number | null;
-  percentage: number;
+  /** 0-100 with one decimal; null while unknown. */
+  percentage: number | null;
 }
 
 export interface TaskLogEntry {
@@ -69,16 +103,10 @@ export interface ChangeInfo {
 }
 
 /** One live progress event, pushed over socket.io and rendered by the CLI. */
-export interface ProgressEvent {
+export interface ProgressEvent extends TaskProgress {
   change: string;
   task: string | null;
   status: ChangeStatus;
-  phase: string;
-  bytes: number;
-  total: number;
-  percentage: number;
-  speed: number;
-  eta: number | null;
   /** The item this progress is about when one task works on several at once (a flash's drive path). */
   target?: string;
 }

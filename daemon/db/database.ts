@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import { link, open, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -32,11 +33,26 @@ export type SqlValue = string | number | bigint | Buffer | null;
 export type SqlParams = SqlValue[] | Record<string, SqlValue>;
 export type Row = Record<string, SqlValue>;
 
+/** The transaction a piece of work runs in; `open` turns false at COMMIT or ROLLBACK. */
+interface OpenTransaction {
+  open: boolean;
+}
+
 /**
  * A promise-shaped handle on one sqlite file. Every daemon library that needs
  * persistence receives one of these instead of opening files itself.
+ *
+ * The file has one connection, and on one connection a statement issued while
+ * a transaction is open runs inside it: an unrelated write (a task's progress)
+ * would be undone by the transaction's rollback. So every statement and every
+ * transaction waits its turn in one queue, except the statements of the open
+ * transaction's own work (found by async context), which run in it.
  */
 export class Database {
+  /** Settles when everything queued so far has run. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly transactionOf = new AsyncLocalStorage<OpenTransaction>();
+
   private constructor(
     private readonly handle: sqlite3.Database,
     readonly path: string,
@@ -121,53 +137,81 @@ export class Database {
 
   /** Runs a statement that returns no rows; gives the last row id and change count. */
   run(sql: string, params: SqlParams = []): Promise<{ lastID: number; changes: number }> {
-    return new Promise((resolve, reject) => {
-      this.handle.run(sql, params, function (this: sqlite3.RunResult, err: Error | null) {
-        if (err) reject(err);
-        else resolve({ lastID: this.lastID, changes: this.changes });
-      });
-    });
+    return this.inTurn(
+      () =>
+        new Promise((resolve, reject) => {
+          this.handle.run(sql, params, function (this: sqlite3.RunResult, err: Error | null) {
+            if (err) reject(err);
+            else resolve({ lastID: this.lastID, changes: this.changes });
+          });
+        }),
+    );
   }
 
   get<T = Row>(sql: string, params: SqlParams = []): Promise<T | undefined> {
-    return new Promise((resolve, reject) => {
-      this.handle.get(sql, params, (err: Error | null, row: T | undefined) => (err ? reject(err) : resolve(row)));
-    });
+    return this.inTurn(
+      () =>
+        new Promise((resolve, reject) => {
+          this.handle.get(sql, params, (err: Error | null, row: T | undefined) => (err ? reject(err) : resolve(row)));
+        }),
+    );
   }
 
   all<T = Row>(sql: string, params: SqlParams = []): Promise<T[]> {
-    return new Promise((resolve, reject) => {
-      this.handle.all(sql, params, (err: Error | null, rows: T[]) => (err ? reject(err) : resolve(rows)));
-    });
+    return this.inTurn(
+      () =>
+        new Promise((resolve, reject) => {
+          this.handle.all(sql, params, (err: Error | null, rows: T[]) => (err ? reject(err) : resolve(rows)));
+        }),
+    );
   }
 
   /** Runs a script of several statements (migrations). */
   exec(sql: string): Promise<void> {
-    return new Promise((resolve, reject) => this.handle.exec(sql, (err) => (err ? reject(err) : resolve())));
+    return this.inTurn(() => new Promise((resolve, reject) => this.handle.exec(sql, (err) => (err ? reject(err) : resolve()))));
   }
 
   /**
-   * Runs `work` inside one transaction. Calls are serialized so two async
-   * transactions never interleave on the single connection.
+   * Runs `work` inside one transaction, after everything queued before it;
+   * statements from elsewhere wait until it commits or rolls back. A
+   * transaction cannot be begun inside another (sqlite has no nested BEGIN).
    */
   transaction<T>(work: () => Promise<T>): Promise<T> {
-    const next = this.txQueue.then(async () => {
-      await this.run('BEGIN IMMEDIATE');
-      try {
-        const result = await work();
-        await this.run('COMMIT');
-        return result;
-      } catch (err) {
-        await this.run('ROLLBACK').catch(() => {});
-        throw err;
-      }
+    if (this.transactionOf.getStore()?.open) {
+      return Promise.reject(new Error(`cannot begin a transaction on ${this.path} inside another: sqlite does not nest them; do the work in the open transaction`));
+    }
+    return this.inTurn(() => {
+      const tx: OpenTransaction = { open: true };
+      return this.transactionOf.run(tx, async () => {
+        await this.run('BEGIN IMMEDIATE');
+        try {
+          const result = await work();
+          await this.run('COMMIT');
+          return result;
+        } catch (err) {
+          await this.run('ROLLBACK').catch(() => {});
+          throw err;
+        } finally {
+          tx.open = false;
+        }
+      });
     });
-    this.txQueue = next.catch(() => {});
-    return next;
   }
-  private txQueue: Promise<unknown> = Promise.resolve();
 
+  /** Closes the file once every queued statement has run. */
   close(): Promise<void> {
-    return new Promise((resolve, reject) => this.handle.close((err) => (err ? reject(err) : resolve())));
+    return this.inTurn(() => new Promise((resolve, reject) => this.handle.close((err) => (err ? reject(err) : resolve()))));
+  }
+
+  /**
+   * Runs `op` when its turn in the queue comes, or at once when it belongs to
+   * the open transaction's own work (waiting would deadlock it). Work a
+   * transaction started but that runs after it ended queues like any other.
+   */
+  private inTurn<T>(op: () => Promise<T>): Promise<T> {
+    if (this.transactionOf.getStore()?.open) return op();
+    const next = this.queue.then(op);
+    this.queue = next.catch(() => {});
+    return next;
   }
 }

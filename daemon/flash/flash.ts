@@ -74,7 +74,6 @@ export interface FlashDeps {
   exec: Exec;
   listDrives: (options: ListDrivesOptions) => Promise<Drive[]>;
   openTarget: (path: string, expected: { size: number; dev?: string }) => Promise<FlashTarget>;
-  now: () => number;
   unmountCommand: UnmountCommand;
 }
 
@@ -92,7 +91,6 @@ const defaultDeps: FlashDeps = {
   exec: runProgram,
   listDrives: (options) => listDrives(options),
   openTarget: openBlockDevice,
-  now: Date.now,
   unmountCommand: ['umount'],
 };
 
@@ -166,7 +164,6 @@ async function flashOpened(request: FlashRequest, opened: OpenedImage, deps: Fla
     source,
     (p) => request.targets.forEach((t) => onProgress?.(t.path, p)),
     signal,
-    deps.now,
   );
   throwIfAborted(signal, 'the flash');
   if (!request.force) await requireDiskImage(source, imageSize, signal);
@@ -224,7 +221,7 @@ async function writeAndVerify(
   const outcomes = await writeImage(
     checked || verify ? digestChunks(chunks, plan, algorithm, digests, source.path) : chunks,
     targets,
-    { imageSize, total: mappedBytes, writeSize, onProgress, now: deps.now },
+    { imageSize, total: mappedBytes, writeSize, onProgress },
     signal,
   );
 
@@ -233,7 +230,7 @@ async function writeAndVerify(
     if (!result.ok || !verify) return result;
     const target = targets[i]!;
     try {
-      const coarse = await verifyTarget(target, digests, { readSize: writeSize, onProgress, now: deps.now }, signal);
+      const coarse = await verifyTarget(target, digests, { readSize: writeSize, onProgress }, signal);
       result.verified = true;
       if (coarse.length > 0) {
         result.mismatches = await locateDifferences(target, source, coarse, signal).catch(() => coarse);

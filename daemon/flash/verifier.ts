@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { alignedBuffers, bufferAlignment } from './aligned.js';
 import { throwIfAborted } from './errors.js';
-import { type FlashProgressCallback, progressMeter } from './progress.js';
+import type { FlashProgressCallback } from './progress.js';
 import { type ByteRange, mergeRanges, type RangeDigest, rangesBytes } from './ranges.js';
 import type { ImageSource } from './source.js';
 import type { FlashTarget } from './target.js';
@@ -11,7 +11,6 @@ export interface VerifyOptions {
   /** Bytes per read; default 4 MiB. */
   readSize?: number;
   onProgress?: FlashProgressCallback;
-  now?: () => number;
 }
 
 interface Piece {
@@ -80,7 +79,7 @@ async function readPieces(
  */
 export async function verifyTarget(target: FlashTarget, expected: readonly RangeDigest[], options: VerifyOptions = {}, signal?: AbortSignal): Promise<ByteRange[]> {
   const readSize = options.readSize ?? 4 * MiB;
-  const report = progressMeter('verifying', rangesBytes(expected), options.now);
+  const total = rangesBytes(expected);
   const mismatches: ByteRange[] = [];
   let hash = expected[0] ? createHash(expected[0].algorithm) : null;
   let done = 0;
@@ -93,7 +92,7 @@ export async function verifyTarget(target: FlashTarget, expected: readonly Range
       if (hash.digest('hex') !== range.digest) mismatches.push({ start: range.start, end: range.end });
       hash = null;
     }
-    options.onProgress?.(target.path, report(done));
+    options.onProgress?.(target.path, { phase: 'verifying', bytes: done, total });
   }, signal);
   return mergeRanges(mismatches);
 }

@@ -1,6 +1,6 @@
 import { alignedBuffer, alignedBuffers } from './aligned.js';
 import { abortedError } from './errors.js';
-import { type FlashProgressCallback, progressMeter } from './progress.js';
+import type { FlashProgressCallback } from './progress.js';
 import type { Chunk } from './source.js';
 import type { FlashTarget } from './target.js';
 
@@ -19,7 +19,6 @@ export interface WriteOptions {
   /** The start of the drive written last, so an interrupted write leaves no valid partition table. Default 1 MiB. */
   headSize?: number;
   onProgress?: FlashProgressCallback;
-  now?: () => number;
 }
 
 /** How writing went for one target. */
@@ -37,7 +36,6 @@ interface TargetState {
   written: number;
   sinceFlush: number;
   chain: Promise<void>;
-  report: ReturnType<typeof progressMeter>;
 }
 
 const MiB = 1 << 20;
@@ -67,11 +65,10 @@ export async function writeImage(
     written: 0,
     sinceFlush: 0,
     chain: Promise.resolve(),
-    report: progressMeter('flashing', options.total, options.now),
   }));
   const live = () => states.filter((s) => s.error === null);
   let headBytes = 0;
-  const progress = (s: TargetState) => options.onProgress?.(s.target.path, s.report(s.written + headBytes));
+  const progress = (s: TargetState) => options.onProgress?.(s.target.path, { phase: 'flashing', bytes: s.written + headBytes, total: options.total });
 
   /** Runs `job` on a target after its previous jobs; a failure marks the target and skips its later jobs. */
   const enqueue = (s: TargetState, job: () => Promise<void>): Promise<void> => {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { type Clock, systemClock } from '../clock.js';
 
 /**
  * Holds passphrases (and other secrets a change needs: a first-boot file with
@@ -11,13 +12,17 @@ import { randomUUID } from 'node:crypto';
 export class PassphraseVault {
   private readonly held = new Map<string, string>();
 
-  constructor(private readonly ttlMs = 10 * 60_000) {}
+  constructor(
+    private readonly ttlMs = 10 * 60_000,
+    /** Times each secret's life; tests pass their own. */
+    private readonly clock: Clock = systemClock,
+  ) {}
 
   /** Keeps a passphrase and returns the token that fetches it. */
   put(passphrase: string, ttlMs = this.ttlMs): string {
     const token = randomUUID();
     this.held.set(token, passphrase);
-    setTimeout(() => this.held.delete(token), ttlMs).unref();
+    this.clock.after(ttlMs, () => this.held.delete(token));
     return token;
   }
 

@@ -40,7 +40,7 @@ export function createKeyTask(keyring: Keyring, vault: PassphraseVault): TaskKin
         );
       }
       ctx.log('info', `creating key ${JSON.stringify(name)}`);
-      const entry = await keyring.create(name, passphrase, (phase, done, total) => ctx.progress(phase, done, total), ctx.signal);
+      const entry = await keyring.create(name, passphrase, (phase, done, total) => ctx.progress(phase, done, total, { unit: 'steps' }), ctx.signal);
       ctx.log('info', `created key ${JSON.stringify(name)} with SHA3-384 ${entry.id}`);
       return { name: entry.name, 'sha3-384': entry.id, created: entry.created };
     },

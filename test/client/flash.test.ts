@@ -65,7 +65,7 @@ describe('flash command output', () => {
   });
 
   it('draws one progress line per drive in the order they were named', () => {
-    const e = (target: string, bytes: number): ProgressEvent => ({ change: '1', task: '1', status: 'Doing', phase: 'flashing', bytes, total: 100 * MiB, percentage: bytes / MiB, speed: 10 * MiB, eta: 5, target });
+    const e = (target: string, bytes: number): ProgressEvent => ({ change: '1', task: '1', status: 'Doing', phase: 'flashing', done: bytes, bytes, total: 100 * MiB, unit: 'bytes', percentage: bytes / MiB, speed: 10 * MiB, eta: 5, target });
     const lines = renderProgressBlock(['/dev/sdb', '/dev/sdc'], new Map([['/dev/sdc', e('/dev/sdc', 50 * MiB)]]), 120);
     assert.equal(lines[0], '/dev/sdb  waiting');
     assert.match(lines[1]!, /^\/dev\/sdc  flashing\s+\[(#+)\.+\]\s+50\.0%\s+50\.0 MiB\/100\.0 MiB\s+10\.0 MiB\/s\s+ETA 0:05$/);

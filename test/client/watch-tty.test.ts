@@ -8,7 +8,7 @@ describe('coreforge watch on a terminal', () => {
   let daemon: DaemonProcess;
   before(() => (daemon = use.daemon()));
 
-  it('redraws one progress line with a bar, percentage, size and speed, then prints the result', async () => {
+  it('redraws one progress line with a bar, percentage, size, speed and time left, then prints the result', async () => {
     const id = await daemon.transport.call<string>('POST', '/v1/test/changes', {
       summary: 'flash demo',
       tasks: [{ kind: 'test-sleep', data: { ms: 5000, steps: 60, total: 64 * 1024 * 1024, phase: 'flashing' } }],
@@ -26,8 +26,8 @@ describe('coreforge watch on a terminal', () => {
     assert.equal(code, 0, screen);
     const redraws = screen.split('\r\x1b[K').slice(1);
     assert.ok(redraws.length >= 3, `the line was redrawn ${redraws.length} times:\n${JSON.stringify(screen)}`);
-    const sample = redraws.find((l) => /MiB\/s/.test(l)) ?? '';
-    assert.match(sample, /^flashing +\[#*\.*\] +\d+\.\d% +\d+\.\d MiB\/64\.0 MiB +\d+\.\d MiB\/s/);
+    const sample = redraws.find((l) => /MiB\/s +ETA/.test(l)) ?? '';
+    assert.match(sample, /^flashing +\[#*\.*\] +\d+\.\d% +\d+\.\d MiB\/64\.0 MiB +\d+\.\d MiB\/s +ETA \d+:\d\d(\r|\n|$)/);
     assert.ok(redraws.every((l) => l.replace(/\r?\n.*$/s, '').length < 100), 'lines fit the 100-column terminal');
     assert.match(screen, new RegExp(`change ${id} done: flash demo`));
   });

@@ -41,11 +41,11 @@ describe('live progress over socket.io on the API socket', () => {
       assert.ok(mine.length >= 3 && mine.length <= Math.floor(seconds * 10) + 2, `${mine.length} progress events in ${seconds} s`);
       const last = mine.at(-1)!;
       assert.deepEqual(
-        { phase: last.phase, bytes: last.bytes, total: last.total, percentage: last.percentage, status: last.status },
-        { phase: 'flashing', bytes: 3000, total: 3000, percentage: 100, status: 'Doing' },
+        { phase: last.phase, done: last.done, bytes: last.bytes, total: last.total, unit: last.unit, percentage: last.percentage, status: last.status },
+        { phase: 'flashing', done: 3000, bytes: 3000, total: 3000, unit: 'bytes', percentage: 100, status: 'Doing' },
       );
       assert.ok(mine.some((e) => e.speed > 0), 'speed is measured');
-      for (const key of ['change', 'task', 'status', 'phase', 'bytes', 'total', 'percentage', 'speed', 'eta']) assert.ok(key in last, `event has ${key}`);
+      for (const key of ['change', 'task', 'status', 'phase', 'done', 'bytes', 'total', 'unit', 'percentage', 'speed', 'eta']) assert.ok(key in last, `event has ${key}`);
       assert.deepEqual(got.status.filter((s) => s.change === id).map((s) => s.status), ['Doing', 'Done']);
     } finally {
       stream.close();

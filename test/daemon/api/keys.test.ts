@@ -51,7 +51,11 @@ describe('keys API', () => {
   it('creates an RSA-4096 key as a change of kind create-key with progress, without storing the passphrase', async () => {
     const events = new EventStream(daemon.socketPath);
     const phases: string[] = [];
-    events.onProgress((e) => phases.push(e.phase));
+    const units = new Set<string>();
+    events.onProgress((e) => {
+      phases.push(e.phase);
+      units.add(e.unit);
+    });
     await events.subscribe('*');
     const res = await call(daemon.socketPath, 'POST', '/v1/keys', { action: 'create', passphrase });
     assert.equal(res.status, 202);
@@ -66,8 +70,9 @@ describe('keys API', () => {
     assert.equal(change.status, 'Done', change.err);
     assert.equal(change.kind, 'create-key');
     assert.deepEqual(change.tasks.map((t) => t.kind), ['create-key']);
-    assert.equal(change.tasks[0]!.progress!.percentage, 100);
+    assert.deepEqual(change.tasks[0]!.progress, { phase: 'stored', done: 3, bytes: 3, total: 3, unit: 'steps', speed: 0, eta: 0, percentage: 100 });
     assert.ok(phases.includes('stored'), phases.join(','));
+    assert.deepEqual([...units], ['steps'], 'key creation counts steps, not bytes');
     const result = change.result as KeyInfo;
     assert.equal(result.name, 'default');
     assert.match(result['sha3-384'], /^[A-Za-z0-9_-]{64}$/);

@@ -99,6 +99,6 @@ describe('multi-target writer', () => {
     const last = new Map<string, FlashProgress>();
     await writeImage(chunksOf(image), targets, { imageSize: image.length, total: image.length, onProgress: (t, p) => last.set(t, p) });
     assert.deepEqual([...last.keys()].sort(), ['/dev/a', '/dev/b']);
-    for (const p of last.values()) assert.deepEqual([p.bytes, p.total, p.percentage], [image.length, image.length, 100]);
+    for (const p of last.values()) assert.deepEqual([p.phase, p.bytes, p.total], ['flashing', image.length, image.length]);
   });
 });
