@@ -74,7 +74,7 @@ export function flashTaskKind(options: { unmountCommand: UnmountCommand }): Task
               time.start ??= now;
               time.written = now;
             } else if (p.phase === 'verifying') time.end = now;
-            ctx.progress(p.phase, p.bytes, p.total ?? 0, target);
+            ctx.progress(p.phase, p.bytes, p.total, { target, fraction: p.fraction });
           },
           deps: { unmountCommand: options.unmountCommand },
         },
