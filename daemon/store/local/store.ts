@@ -19,6 +19,7 @@ import {
   type Assertion,
   type Signer,
 } from '../../asserts/index.js';
+import { formatSshKey, isSshKeyProblem, parseSshPublicKey, shownKeyLine } from '../../../common/ssh-key.js';
 import type { Database } from '../../db/database.js';
 import { channelName, closingRisks, parseChannel } from '../channels.js';
 import { storeError } from '../errors.js';
@@ -134,15 +135,13 @@ const revisionSelect = `SELECT r.snap_id, r.revision, r.sha3_384, r.size, r.meta
 
 const emailPattern = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 const usernamePattern = /^[a-z][-a-z0-9._]{0,31}$/;
-const sshKeyPattern = /^(?:ssh-(?:rsa|ed25519|dss)|ecdsa-sha2-nistp(?:256|384|521)|sk-(?:ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com) [A-Za-z0-9+/]+={0,3}(?: [^\r\n]*)?$/;
-
-/** Checks one line of an authorized_keys-style public key. */
+/** Checks one public key line with the rule console-conf applies on the device; gives its normal form. */
 export function checkSshKey(line: string): string {
-  const key = line.trim();
-  if (!sshKeyPattern.test(key)) {
-    throw storeError('invalid-account', `cannot use SSH key ${JSON.stringify(key.slice(0, 40))}: it is not an OpenSSH public key line ("ssh-ed25519 AAAA... comment"); give the .pub file`);
+  const key = parseSshPublicKey(line);
+  if (isSshKeyProblem(key)) {
+    throw storeError('invalid-account', `cannot use SSH key ${shownKeyLine(line.trim())}: ${key.why}; give the line of an OpenSSH .pub file as it is, without options`);
   }
-  return key;
+  return formatSshKey(key);
 }
 
 /** The embedded local store. Create once per daemon; identity is made on first use. */
