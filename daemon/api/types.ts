@@ -3,6 +3,8 @@
  * and the `coreforge` client. The client imports only from this file.
  */
 import type { ApiErrorKind } from './errors.js';
+import type { ToolInfo } from '../system/tools.js';
+export type { ToolInfo } from '../system/tools.js';
 export type { ApiErrorKind } from './errors.js';
 export type {
   ChangeInfo,
@@ -46,19 +48,6 @@ export interface ErrorResponse {
 }
 
 export type ApiResponse<T = unknown> = SyncResponse<T> | AsyncResponse | ErrorResponse;
-
-/** One external program coreforge relies on, as `GET /v1/system-info` reports it. */
-export interface ToolInfo {
-  name: string;
-  /** Debian package that provides it. */
-  package: string;
-  required: boolean;
-  /** What coreforge uses it for. */
-  purpose: string;
-  present: boolean;
-  path: string | null;
-  version: string | null;
-}
 
 export interface SystemInfo {
   version: string;
