@@ -16,6 +16,7 @@ import { ApiError } from './errors.js';
 import { asyncResponse, syncResponse } from './response.js';
 import type { ApiRequest, Route } from './routes.js';
 import type { BuildInfo, GadgetLayoutResult } from './types.js';
+import { isValidSnapName, snapNameRule } from '../snap/name.js';
 
 function bad(message: string): never {
   throw new ApiError('bad-request', message);
@@ -95,8 +96,8 @@ async function startBuild(req: ApiRequest, ctx: DaemonContext) {
   const storeSnaps = (snaps as string[]).filter((s) => !s.endsWith('.snap')).map((s) => {
     const eq = s.indexOf('=');
     const name = eq < 0 ? s : s.slice(0, eq);
-    if (!/^[a-z0-9](?:-?[a-z0-9])*$/.test(name) || !/[a-z]/.test(name)) {
-      bad(`cannot start build: --snap ${JSON.stringify(s)} is neither a .snap file nor a snap name; use a path ending in .snap or NAME[=CHANNEL] (lowercase letters, digits and dashes)`);
+    if (!isValidSnapName(name)) {
+      bad(`cannot start build: --snap ${JSON.stringify(s)} is neither a .snap file nor a snap name; use a path ending in .snap or NAME[=CHANNEL] (a name is ${snapNameRule})`);
     }
     return { name, channel: eq < 0 ? '' : s.slice(eq + 1) };
   });

@@ -23,7 +23,9 @@ import { formatSshKey, isSshKeyProblem, parseSshPublicKey, shownKeyLine } from '
 import type { Database } from '../../db/database.js';
 import { channelName, closingRisks, parseChannel } from '../channels.js';
 import { storeError } from '../errors.js';
-import { execProgram, fileSha3_384, readSnapMeta, type RunProgram, type SnapMeta } from '../snap-file.js';
+import { snapFileDigest } from '../../snap/digest.js';
+import type { SnapInfo } from '../../snap/snap-yaml.js';
+import { execProgram, readSnapMeta, type RunProgram } from '../snap-file.js';
 import { localSnapId, randomAccountId } from './ids.js';
 import { rsa4096, StoreKeyFiles, type StoreKeyGenerator } from './keys.js';
 import { verifyPassword, verifyTotp } from './secrets.js';
@@ -49,7 +51,7 @@ export interface LocalStoreIdentity {
 }
 
 /** A revision of a snap as the store serves it. */
-export interface StoreRevision extends SnapMeta {
+export interface StoreRevision extends SnapInfo {
   snapId: string;
   revision: number;
   sha3_384: string;
@@ -107,9 +109,11 @@ interface AccountRow {
 }
 
 const toRevision = (r: RevisionRow): StoreRevision => {
-  const meta = JSON.parse(r.meta) as SnapMeta;
+  const meta = JSON.parse(r.meta) as SnapInfo;
   return {
     ...meta,
+    // rows written before base was always set have none when the snap has none
+    base: meta.base ?? '',
     name: r.name,
     snapId: r.snap_id,
     revision: r.revision,
@@ -296,7 +300,7 @@ export class LocalStore {
   async add(file: string, channel?: string, shown = file): Promise<AddResult> {
     const parsed = channel === undefined ? undefined : parseChannel(channel);
     const meta = await readSnapMeta(file, this.run, shown);
-    const { sha3_384, size } = await fileSha3_384(file);
+    const { sha3_384, size } = await snapFileDigest(file);
     const { identity } = await this.open();
     const blob = this.blobPath(sha3_384);
     await mkdir(join(this.dir, 'blobs'), { recursive: true });
