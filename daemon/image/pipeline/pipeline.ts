@@ -8,6 +8,7 @@ import { checkChain, decodeAssertion, type ModelInfo } from '../../asserts/index
 import { isCoreforgeError } from '../../errors.js';
 import { bmapForImage } from '../bmap-file.js';
 import { blockRangeBytes, toBlockRanges } from '../bmap-ranges.js';
+import { rangesBytes } from '../../flash/ranges.js';
 import { imageError } from '../errors.js';
 import { checkGadgetContent, readSnapFile, type ResolvedFile, type ResolvedImage } from '../gadget/content-check.js';
 import { isKernelRef, layoutGadget, loadGadget, parseKernelRef, type Gadget, type VolumeLayout } from '../gadget/index.js';
@@ -593,7 +594,7 @@ export const buildSteps: BuildStep[] = [
         const image = outputFile(ctx, volumeImageName(ctx.params, v.name));
         const size = fstatSync(image.fd).size;
         image.close();
-        const data = toBlockRanges(v.written, 4096, size).reduce((n, r) => n + blockRangeBytes(r, 4096, size).length, 0);
+        const data = rangesBytes(toBlockRanges(v.written, 4096, size).map((r) => blockRangeBytes(r, 4096, size)));
         artifacts.push({ name: image.name, path: join(out, image.name), size, sha256: null, data });
         const bmap = `${volumeImageName(ctx.params, v.name)}.bmap`;
         const b = outputFile(ctx, bmap);
