@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { packageVersion } from '../daemon/api/version.js';
+import { packageVersion } from '../common/version.js';
 import { registerAssertionCommands } from './commands/assertions.js';
 import { registerBuildCommands } from './commands/build.js';
 import { registerChangeCommands } from './commands/changes.js';

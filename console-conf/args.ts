@@ -1,4 +1,5 @@
-/** Command-line flags of console-conf. */
+/** Command-line flags of console-conf, read with node:util parseArgs as the daemon reads its own. */
+import { parseArgs as parseArgv } from 'node:util';
 import { ccError } from './errors.js';
 
 export interface Args {
@@ -10,23 +11,33 @@ export interface Args {
 
 export const USAGE = 'usage: console-conf [--serial] [--root DIR] [--config FILE]';
 
-/** Parses argv (without node and the script). */
+const options = {
+  serial: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  root: { type: 'string' },
+  config: { type: 'string' },
+} as const;
+
+/**
+ * Parses argv (without node and the script). Not strict: parseArgs gives the
+ * tokens and this refuses, in argument order, what is not a known flag (with
+ * the argument as typed) and a flag without its value, in console-conf's words.
+ */
 export function parseArgs(argv: string[]): Args {
   const out: Args = { serial: false, root: '/', help: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const value = (flag: string) => {
-      const eq = a.indexOf('=');
-      if (eq > 0) return a.slice(eq + 1);
-      const v = argv[++i];
-      if (v === undefined || v === '') throw ccError('invalid-config', `cannot use ${flag}: it needs a value; ${USAGE}`);
-      return v;
-    };
-    if (a === '--serial') out.serial = true;
-    else if (a === '--help' || a === '-h') out.help = true;
-    else if (a === '--root' || a.startsWith('--root=')) out.root = value('--root');
-    else if (a === '--config' || a.startsWith('--config=')) out.config = value('--config');
-    else throw ccError('invalid-config', `cannot use argument "${a}": it is not a known flag; ${USAGE}`);
+  const { tokens } = parseArgv({ args: argv, options, strict: false, allowPositionals: true, tokens: true });
+  for (const t of tokens) {
+    const unknown = () => ccError('invalid-config', `cannot use argument "${argv[t.index]}": it is not a known flag; ${USAGE}`);
+    if (t.kind !== 'option' || !Object.hasOwn(options, t.name)) throw unknown();
+    const name = t.name as keyof typeof options;
+    if (options[name].type === 'boolean') {
+      if (t.value !== undefined) throw unknown();
+      out[name as 'serial' | 'help'] = true;
+    } else {
+      // `--root=` names an empty value on purpose; `--root ""` or a final `--root` forgot it
+      if (t.value === undefined || (t.value === '' && !t.inlineValue)) throw ccError('invalid-config', `cannot use --${name}: it needs a value; ${USAGE}`);
+      out[name as 'root' | 'config'] = t.value;
+    }
   }
   return out;
 }

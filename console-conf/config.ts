@@ -1,5 +1,5 @@
 /** The --config file: JSON or YAML with a closed set of keys. */
-import { DEFAULT_SSO_URL } from '../daemon/store/sso-keys.js';
+import { DEFAULT_SSO_URL } from '../common/sso-keys.js';
 import { ccError } from './errors.js';
 import { parseBoundedYaml } from './yaml-input.js';
 

@@ -1,5 +1,5 @@
-import { CoreforgeError } from '../daemon/errors.js';
-import type { SsoKeysErrorKind } from '../daemon/store/sso-keys.js';
+import { CoreforgeError } from '../common/errors.js';
+import type { SsoKeysErrorKind } from '../common/sso-keys.js';
 
 /** Every error kind console-conf raises (SSO lookup kinds included). */
 export type ConsoleConfErrorKind =
@@ -46,4 +46,4 @@ export function ccError(kind: ConsoleConfErrorKind, message: string): CoreforgeE
   return new CoreforgeError(kind, message);
 }
 
-export { CoreforgeError, isCoreforgeError } from '../daemon/errors.js';
+export { CoreforgeError, isCoreforgeError } from '../common/errors.js';

@@ -1,5 +1,5 @@
 /** Fetching an identity's username and SSH keys from the store's SSO, GitHub or Launchpad. */
-import { lookupSsoKeys } from '../daemon/store/sso-keys.js';
+import { lookupSsoKeys } from '../common/sso-keys.js';
 import { ccError, type CoreforgeError } from './errors.js';
 import { BodyTooLarge, readCapped, type FetchFn } from './http-get.js';
 import { describeOrigin, type IdentitySpec } from './identity-spec.js';

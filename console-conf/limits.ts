@@ -1,3 +1,5 @@
+import { MAX_SSH_KEY_LINE_BYTES } from '../common/ssh-key.js';
+
 /**
  * Every bound console-conf puts on what it reads, in one table: the error
  * messages name these values, and the README lists them.
@@ -5,8 +7,8 @@
 export const LIMITS = {
   /** SSH keys taken from one account or key source (SSO, gh:, lp:) */
   maxKeys: 100,
-  /** bytes in one SSH key line, comment included */
-  maxKeyLineBytes: 16 * 1024,
+  /** bytes in one SSH key line, comment included (the store's limit too) */
+  maxKeyLineBytes: MAX_SSH_KEY_LINE_BYTES,
   /** bytes in one reply of the SSO, GitHub or Launchpad key lookup (100 keys of the longest kind fit) */
   maxKeyReplyBytes: 2 * 1024 * 1024,
   /** bytes in the --config file and in the first-boot file */

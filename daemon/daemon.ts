@@ -35,7 +35,7 @@ import { createKeyTask } from './keys/task.js';
 import type { Logger } from './log.js';
 import { prepareStateDir } from './state-dir.js';
 import { probeTools, toolSearchDirs, toolSpecs } from './system/tools.js';
-import { packageVersion } from './api/version.js';
+import { packageVersion } from '../common/version.js';
 
 export interface DaemonConfig {
   socketPath: string;

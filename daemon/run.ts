@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { isCoreforgeError } from './errors.js';
 import { createLogger, logLevels, type LogLevel } from './log.js';
 import { startDaemon, type DaemonExtensions } from './daemon.js';
-import { packageVersion } from './api/version.js';
+import { packageVersion } from '../common/version.js';
 
 export const defaultSocket = '/run/coreforge.socket';
 export const defaultStateDir = '/var/lib/coreforge';

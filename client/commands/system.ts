@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { ToolInfo } from '../../daemon/api/types.js';
-import { packageVersion } from '../../daemon/api/version.js';
+import { packageVersion } from '../../common/version.js';
 import { withJson, type CliContext } from '../context.js';
 import { DaemonUnreachableError } from '../transport.js';
 

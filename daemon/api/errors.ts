@@ -6,7 +6,7 @@ import type { KeysErrorKind } from '../keys/errors.js';
 import { isCoreforgeError } from '../errors.js';
 import type { FlashErrorKind } from '../flash/errors.js';
 import type { StoreErrorKind } from '../store/errors.js';
-import type { SsoKeysErrorKind } from '../store/sso-keys.js';
+import type { SsoKeysErrorKind } from '../../common/sso-keys.js';
 import type { ImageErrorKind } from '../image/errors.js';
 import type { CallerErrorKind } from '../caller/caller.js';
 

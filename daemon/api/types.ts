@@ -4,6 +4,8 @@
  */
 import type { ApiErrorKind } from './errors.js';
 import type { FlashTaskResult, FlashTaskTargetResult } from '../flash/task-data.js';
+import type { ToolInfo } from '../system/tools.js';
+export type { ToolInfo } from '../system/tools.js';
 export type { ApiErrorKind } from './errors.js';
 export type {
   ChangeInfo,
@@ -48,19 +50,6 @@ export interface ErrorResponse {
 }
 
 export type ApiResponse<T = unknown> = SyncResponse<T> | AsyncResponse | ErrorResponse;
-
-/** One external program coreforge relies on, as `GET /v1/system-info` reports it. */
-export interface ToolInfo {
-  name: string;
-  /** Debian package that provides it. */
-  package: string;
-  required: boolean;
-  /** What coreforge uses it for. */
-  purpose: string;
-  present: boolean;
-  path: string | null;
-  version: string | null;
-}
 
 export interface SystemInfo {
   version: string;

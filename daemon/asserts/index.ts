@@ -62,4 +62,4 @@ export type { SnapDeclarationInfo, SnapRevisionInfo } from './types/snap.js';
 export type { SystemUserInfo } from './types/system-user.js';
 export type { ValidationSetInfo, ValidationSetSnap } from './types/validation-set.js';
 export type { StoreInfo } from './types/store.js';
-export { isValidSnapName, parseChannelVerbatim, wellKnownSnapId } from './types/naming.js';
+export { parseChannelVerbatim, wellKnownSnapId } from './types/naming.js';

@@ -1,7 +1,8 @@
 import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { generateBmap } from './bmap.js';
-import { blockRangeBytes, toBlockRanges, type BlockRange, type ByteRange } from './bmap-ranges.js';
+import type { ByteRange } from '../flash/ranges.js';
+import { blockRangeBytes, toBlockRanges, type BlockRange } from './bmap-ranges.js';
 import { rangeDigestsInWorker } from './digest-worker.js';
 
 /**

@@ -1,10 +1,5 @@
+import type { ByteRange } from '../flash/ranges.js';
 import { imageError } from './errors.js';
-
-/** A span of bytes written into an image. */
-export interface ByteRange {
-  offset: number;
-  length: number;
-}
 
 /** A span of whole blocks, inclusive, as bmap lists them. */
 export interface BlockRange {
@@ -23,10 +18,10 @@ export function toBlockRanges(written: readonly ByteRange[], blockSize: number, 
   }
   const blocksCount = Math.ceil(imageSize / blockSize);
   const blocks = written
-    .filter((r) => r.length > 0 && r.offset < imageSize)
+    .filter((r) => r.end > r.start && r.start < imageSize)
     .map((r) => ({
-      first: Math.floor(r.offset / blockSize),
-      last: Math.min(Math.ceil((r.offset + r.length) / blockSize) - 1, blocksCount - 1),
+      first: Math.floor(r.start / blockSize),
+      last: Math.min(Math.ceil(r.end / blockSize) - 1, blocksCount - 1),
     }))
     .sort((a, b) => a.first - b.first || a.last - b.last);
   const merged: BlockRange[] = [];
@@ -40,6 +35,5 @@ export function toBlockRanges(written: readonly ByteRange[], blockSize: number, 
 
 /** The bytes of the image a block range covers (the last block clipped to the image size), for hashing. */
 export function blockRangeBytes(range: BlockRange, blockSize: number, imageSize: number): ByteRange {
-  const offset = range.first * blockSize;
-  return { offset, length: Math.min((range.last + 1) * blockSize, imageSize) - offset };
+  return { start: range.first * blockSize, end: Math.min((range.last + 1) * blockSize, imageSize) };
 }

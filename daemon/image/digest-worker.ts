@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { ByteRange } from './bmap-ranges.js';
+import type { ByteRange } from '../flash/ranges.js';
 
 /**
  * Edge module: file digests computed on a worker thread, so hashing hundreds
@@ -55,9 +55,9 @@ let size = 0;
 const perRange = [];
 try {
   const buf = Buffer.allocUnsafe(chunk);
-  const readRange = (offset, length) => {
-    for (let at = offset; at < offset + length; ) {
-      const n = readSync(fd, buf, 0, Math.min(chunk, offset + length - at), at);
+  const readRange = (start, end) => {
+    for (let at = start; at < end; ) {
+      const n = readSync(fd, buf, 0, Math.min(chunk, end - at), at);
       if (n === 0) throw new Error('file ' + job.path + ' is shorter than expected at byte ' + at);
       h.update(buf.subarray(0, n));
       at += n;
@@ -66,7 +66,7 @@ try {
   if (job.ranges !== undefined) {
     for (const r of job.ranges) {
       h = createHash(job.algorithm);
-      readRange(r.offset, r.length);
+      readRange(r.start, r.end);
       perRange.push(h.digest());
     }
   } else if (job.data === undefined) {
@@ -84,9 +84,9 @@ try {
     };
     let pos = 0;
     for (const r of job.data) {
-      feedZeros(r.offset - pos);
-      readRange(r.offset, r.length);
-      pos = r.offset + r.length;
+      feedZeros(r.start - pos);
+      readRange(r.start, r.end);
+      pos = r.end;
     }
     feedZeros(size - pos);
   }
@@ -98,13 +98,13 @@ parentPort.postMessage(job.ranges !== undefined ? { perRange } : { digest: h.dig
 
 /** Computes a file's digest on a worker thread; rejects with the worker's error (ENOENT, EIO...). */
 export async function digestInWorker(job: DigestJob, signal?: AbortSignal): Promise<DigestResult> {
-  const m = await runWorker<{ digest: Uint8Array; size: number }>({ ...job, data: job.data?.map((r) => ({ offset: r.offset, length: r.length })) }, signal);
+  const m = await runWorker<{ digest: Uint8Array; size: number }>({ ...job, data: job.data?.map((r) => ({ start: r.start, end: r.end })) }, signal);
   return { digest: Buffer.from(m.digest), size: m.size };
 }
 
 /** Computes the digest of each range of a file on a worker thread, in the ranges' order. */
 export async function rangeDigestsInWorker(job: RangeDigestJob, signal?: AbortSignal): Promise<Buffer[]> {
-  const m = await runWorker<{ perRange: Uint8Array[] }>({ ...job, ranges: job.ranges.map((r) => ({ offset: r.offset, length: r.length })) }, signal);
+  const m = await runWorker<{ perRange: Uint8Array[] }>({ ...job, ranges: job.ranges.map((r) => ({ start: r.start, end: r.end })) }, signal);
   return m.perRange.map((d) => Buffer.from(d));
 }
 

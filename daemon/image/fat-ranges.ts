@@ -1,4 +1,4 @@
-import type { ByteRange } from './bmap-ranges.js';
+import type { ByteRange } from '../flash/ranges.js';
 
 /**
  * The byte ranges of a FAT12/16/32 filesystem that hold its content, read
@@ -64,10 +64,10 @@ function entries(fat: Buffer, bits: 12 | 16 | 32): (n: number) => number {
   return bits === 32 ? (n) => table[n]! & 0x0fffffff : (n) => table[n]!;
 }
 
-function push(out: ByteRange[], offset: number, length: number): void {
+function push(out: ByteRange[], start: number, end: number): void {
   const last = out[out.length - 1];
-  if (last && last.offset + last.length === offset) last.length += length;
-  else out.push({ offset, length });
+  if (last && last.end === start) last.end = end;
+  else out.push({ start, end });
 }
 
 /** The ranges (relative to the filesystem's start) of a FAT filesystem's metadata and allocated clusters. */
@@ -84,13 +84,13 @@ export async function fatContentRanges(readAt: ReadAt): Promise<ByteRange[]> {
     const e = entry(c);
     return e !== 0 && e !== bad;
   };
-  const out: ByteRange[] = [{ offset: 0, length: metadata }];
+  const out: ByteRange[] = [{ start: 0, end: metadata }];
   const end = clusters + 2;
   for (let c = 2; c < end; c++) {
     if (!used(c)) continue;
     const first = c;
     while (c + 1 < end && used(c + 1)) c++;
-    push(out, metadata + (first - 2) * clusterBytes, (c - first + 1) * clusterBytes);
+    push(out, metadata + (first - 2) * clusterBytes, metadata + (c - 1) * clusterBytes);
   }
   return out;
 }

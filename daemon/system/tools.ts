@@ -1,7 +1,19 @@
 import { execFile } from 'node:child_process';
 import { access, constants } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
-import type { ToolInfo } from '../api/types.js';
+
+/** One external program coreforge relies on, as `GET /v1/system-info` reports it (the API types re-export it). */
+export interface ToolInfo {
+  name: string;
+  /** Debian package that provides it. */
+  package: string;
+  required: boolean;
+  /** What coreforge uses it for. */
+  purpose: string;
+  present: boolean;
+  path: string | null;
+  version: string | null;
+}
 
 /** An external program coreforge runs, and how to ask it for its version. */
 export interface ToolSpec {

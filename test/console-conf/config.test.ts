@@ -53,6 +53,28 @@ test('flags: --serial, --root DIR, --config=FILE; anything else is refused', () 
   assert.throws(() => parseArgs(['--root']), { message: 'cannot use --root: it needs a value; usage: console-conf [--serial] [--root DIR] [--config FILE]' });
 });
 
+const usage = 'usage: console-conf [--serial] [--root DIR] [--config FILE]';
+const argCases: [string[], object | string][] = [
+  [[], { serial: false, root: '/', help: false }],
+  [['-h'], { serial: false, root: '/', help: true }],
+  [['--root='], { serial: false, root: '', help: false }],
+  [['--root', '--serial'], { serial: false, root: '--serial', help: false }],
+  [['--config', 'c', '--config=d', '--root=a=b'], { serial: false, root: 'a=b', config: 'd', help: false }],
+  [['--root', ''], 'cannot use --root: it needs a value'],
+  [['--config'], 'cannot use --config: it needs a value'],
+  [['--serial=1'], 'cannot use argument "--serial=1": it is not a known flag'],
+  [['-hx'], 'cannot use argument "-hx": it is not a known flag'],
+  [['--root', '/a', 'extra'], 'cannot use argument "extra": it is not a known flag'],
+  [['--serial', '--', '--root'], 'cannot use argument "--": it is not a known flag'],
+  [['--constructor'], 'cannot use argument "--constructor": it is not a known flag'],
+];
+for (const [argv, want] of argCases) {
+  test(`flags ${JSON.stringify(argv)} give ${typeof want === 'string' ? 'an error' : 'their values'}, as they always did`, () => {
+    if (typeof want === 'string') assert.throws(() => parseArgs(argv), { kind: 'invalid-config', message: `${want}; ${usage}` });
+    else assert.deepEqual(parseArgs(argv), want);
+  });
+}
+
 // --- issue 12, finding 7: the config file is read and parsed within bounds
 
 const BIG = `backend: direct\n${'#'.repeat(65 * 1024)}\n`;

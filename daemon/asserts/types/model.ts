@@ -16,7 +16,8 @@ import {
 import type { HeaderMap, HeaderValue } from '../headers.js';
 import type { AssertionParts } from '../assertion.js';
 import { headerString } from '../assertion.js';
-import { isValidSnapName, parseChannelVerbatim, validAccountId, validSnapId, wellKnownSnapId } from './naming.js';
+import { isValidSnapName } from '../../snap/name.js';
+import { parseChannelVerbatim, validAccountId, validSnapId, wellKnownSnapId } from './naming.js';
 
 /** Model grades, weakest to strongest; 'unset' for UC16/18 models. */
 export type ModelGrade = 'unset' | 'dangerous' | 'signed' | 'secured';

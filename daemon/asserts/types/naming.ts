@@ -1,13 +1,6 @@
 // Snap names, snap ids, account ids and channels, as snapd validates them
 // (snap/naming, snap/channel), for the type rules.
 
-/** snapd's snap name rule (naming.ValidateSnap). */
-export function isValidSnapName(name: string): boolean {
-  if (name.length < 2 || name.length > 40) return false;
-  if (!/^[a-z0-9-]*[a-z][a-z0-9-]*$/.test(name)) return false;
-  return !(name.startsWith('-') || name.endsWith('-') || name.includes('--'));
-}
-
 /** snapd's snap id rule (naming.ValidSnapID). */
 export const validSnapId = /^[a-z0-9A-Z]{32}$/;
 

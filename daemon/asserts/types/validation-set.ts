@@ -14,7 +14,8 @@ import {
 } from '../header-checks.js';
 import type { HeaderMap } from '../headers.js';
 import type { AssertionParts } from '../assertion.js';
-import { isValidSnapName, validSnapId } from './naming.js';
+import { isValidSnapName } from '../../snap/name.js';
+import { validSnapId } from './naming.js';
 
 /** A snap's presence in a validation set. */
 export type Presence = 'required' | 'optional' | 'invalid';

@@ -32,8 +32,7 @@ export async function imageSha256(imagePath: string, signal?: AbortSignal, calle
   const image = openInput(caller, imagePath, 'image');
   try {
     if (image.size !== bmap.imageSize) throw new Error(`image ${imagePath} is ${image.size} bytes but its bmap says ${bmap.imageSize}; it changed after the build`);
-    const data = bmap.ranges.map((r) => ({ offset: r.start, length: r.end - r.start }));
-    return (await digestInWorker({ path: image.path, algorithm: 'sha256', data, size: image.size, background: true }, signal)).digest.toString('hex');
+    return (await digestInWorker({ path: image.path, algorithm: 'sha256', data: bmap.ranges, size: image.size, background: true }, signal)).digest.toString('hex');
   } finally {
     image.close();
   }

@@ -3,9 +3,10 @@ import { createHash } from 'node:crypto';
 import { open, readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { decodeStream, encodeAssertion, type SnapRevisionInfo } from '../../asserts/index.js';
-import { parseBoundedYaml, YamlLimitError } from '../../bounded-yaml.js';
 import { isCoreforgeError } from '../../errors.js';
 import { imageError } from '../errors.js';
+import { snapFileDigest } from '../../snap/digest.js';
+import { parseSnapYaml } from '../../snap/snap-yaml.js';
 import { digestInWorker } from '../digest-worker.js';
 import type { Exec } from './exec.js';
 import type { SnapSource, SnapYamlInfo, SourcedSnap } from './snap-source.js';
@@ -19,40 +20,8 @@ import type { SnapSource, SnapYamlInfo, SourcedSnap } from './snap-source.js';
  * picks the snap's snap-revision.
  */
 
-const snapTypes = ['app', 'gadget', 'kernel', 'base', 'os', 'snapd'];
-
 function bad(path: string, problem: string): never {
   throw imageError('invalid-snap', `cannot use snap file ${path}: ${problem}`);
-}
-
-/** Parses meta/snap.yaml text with the checks seeding needs. */
-export function parseSnapYaml(text: string, path: string): SnapYamlInfo {
-  let y: unknown;
-  try {
-    y = parseBoundedYaml(text, 'meta/snap.yaml');
-  } catch (err) {
-    if (err instanceof YamlLimitError) bad(path, err.message);
-    bad(path, `meta/snap.yaml is not valid YAML (${(err as Error).message.split('\n')[0]}); fix the snap's snapcraft.yaml and rebuild it`);
-  }
-  if (y === null || typeof y !== 'object' || Array.isArray(y)) bad(path, 'meta/snap.yaml is not a map');
-  const m = y as Record<string, unknown>;
-  const name = m.name;
-  if (typeof name !== 'string' || !/^[a-z0-9](?:-?[a-z0-9])*$/.test(name) || !/[a-z]/.test(name)) {
-    bad(path, `meta/snap.yaml has an invalid snap name ${JSON.stringify(name ?? null)}; names are lowercase letters, digits and dashes`);
-  }
-  const version = m.version;
-  if (version === undefined || version === null || String(version) === '') bad(path, `meta/snap.yaml of "${name}" has no version`);
-  const type = m.type === undefined ? 'app' : String(m.type);
-  if (!snapTypes.includes(type)) bad(path, `meta/snap.yaml of "${name}" has unknown type "${type}"; use one of ${snapTypes.join(', ')}`);
-  const archs = m.architectures === undefined ? ['all'] : m.architectures;
-  if (!Array.isArray(archs) || archs.some((a) => typeof a !== 'string')) bad(path, `meta/snap.yaml of "${name}" has an invalid architectures list`);
-  return { name, version: String(version), type, architectures: archs as string[], base: typeof m.base === 'string' ? m.base : '' };
-}
-
-/** SHA3-384 of a file in snapd's form (base64url, no padding), and its size; hashed on a worker thread. */
-export async function snapDigest(path: string, signal?: AbortSignal): Promise<{ sha3_384: string; size: number }> {
-  const { digest, size } = await digestInWorker({ path, algorithm: 'sha3-384' }, signal);
-  return { sha3_384: digest.toString('base64url'), size };
 }
 
 /** SHA-256 digests of unasserted snaps started in the background, by file identity; one at a time (one worker thread). */
@@ -129,7 +98,9 @@ export async function inspectLocalSnap(path: string, exec: Exec, signal?: AbortS
     }
     throw err;
   }
-  const info = parseSnapYaml(yamlText, origin);
+  const parsed = parseSnapYaml(yamlText);
+  if (typeof parsed === 'string') bad(origin, parsed);
+  const info: SnapYamlInfo = { name: parsed.name, version: parsed.version, type: parsed.type, architectures: parsed.architectures, base: parsed.base };
   const assertPath = path.replace(/\.snap$/, '.assert');
   let assertText: Buffer | undefined;
   try {
@@ -142,7 +113,7 @@ export async function inspectLocalSnap(path: string, exec: Exec, signal?: AbortS
     await startSha256(path);
     return { path, ...(origin !== path ? { origin } : {}), info, revision: 'x1', snapId: '', sha3_384: '', identity: await headIdentity(path), size: (await stat(path)).size, assertions: [] };
   }
-  const { sha3_384, size } = await snapDigest(path, signal);
+  const { sha3_384, size } = await snapFileDigest(path, signal);
   let all;
   try {
     all = decodeStream(assertText);

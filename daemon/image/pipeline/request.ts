@@ -1,5 +1,6 @@
 import { isAbsolute } from 'node:path';
 import { CoreforgeError } from '../../errors.js';
+import { isValidSnapName, snapNameRule } from '../../snap/name.js';
 import { parseSize } from '../gadget/quantity.js';
 import { buildStepNames, reportNames, type BuildParams, type BuildStepName } from './params.js';
 import { parseRevisions } from './store-snaps.js';
@@ -98,8 +99,8 @@ function splitSnaps(snaps: readonly string[]): { local: string[]; store: { name:
   const store = snaps.filter((s) => !s.endsWith('.snap')).map((s) => {
     const eq = s.indexOf('=');
     const name = eq < 0 ? s : s.slice(0, eq);
-    if (!/^[a-z0-9](?:-?[a-z0-9])*$/.test(name) || !/[a-z]/.test(name)) {
-      bad(`cannot start build: --snap ${JSON.stringify(s)} is neither a .snap file nor a snap name; use a path ending in .snap or NAME[=CHANNEL] (lowercase letters, digits and dashes)`);
+    if (!isValidSnapName(name)) {
+      bad(`cannot start build: --snap ${JSON.stringify(s)} is neither a .snap file nor a snap name; use a path ending in .snap or NAME[=CHANNEL] (a name is ${snapNameRule})`);
     }
     return { name, channel: eq < 0 ? '' : s.slice(eq + 1) };
   });

@@ -2,17 +2,10 @@
  * Where a build gets its snaps. Local `.snap` files today; a store source
  * (configured store, local store) implements the same interface later.
  */
+import type { SnapInfo } from '../../snap/snap-yaml.js';
 
-/** What meta/snap.yaml says, as far as seeding cares. */
-export interface SnapYamlInfo {
-  name: string;
-  version: string;
-  /** app, gadget, kernel, base, os, snapd. */
-  type: string;
-  architectures: string[];
-  /** '' when none. */
-  base: string;
-}
+/** What meta/snap.yaml says, as far as seeding cares (kept in the build's saved state). */
+export type SnapYamlInfo = Pick<SnapInfo, 'name' | 'version' | 'type' | 'architectures' | 'base'>;
 
 /** A snap ready to seed: its file, its metadata, and its assertions when it has any. */
 export interface SourcedSnap {

@@ -1,6 +1,6 @@
 import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { ByteRange } from '../bmap-ranges.js';
+import type { ByteRange } from '../../flash/ranges.js';
 import type { PlannedPartition } from '../partition/table.js';
 import { imageError } from '../errors.js';
 import type { BuildArtifact, BuildStepName } from './params.js';
@@ -48,6 +48,8 @@ export async function loadState(path: string): Promise<BuildState | undefined> {
   try {
     const s = JSON.parse(text) as BuildState;
     if (s.version !== 2 || !Array.isArray(s.done) || !Array.isArray(s.outputs)) throw new Error('unknown version');
+    // byte ranges were {offset, length} before they became {start, end}: such a state is from an older coreforged
+    if (s.volumes?.some((v) => v.written.some((r) => typeof r.start !== 'number' || typeof r.end !== 'number'))) throw new Error('its byte ranges are of an older coreforged');
     return s;
   } catch (err) {
     throw imageError('invalid-workdir', `cannot resume the build: its saved state ${path} is damaged (${(err as Error).message}); start again without --resume`);

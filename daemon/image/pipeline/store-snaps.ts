@@ -3,6 +3,7 @@ import { imageError } from '../errors.js';
 import type { ModelLookups } from './model.js';
 import type { PlannedSnap } from './resolve.js';
 import type { SourcedSnap, StoreSnapFinder } from './snap-source.js';
+import { isValidSnapName } from '../../snap/name.js';
 
 /**
  * The snaps of a build that no local file provides, fetched by name and
@@ -119,8 +120,8 @@ export function lookupsWith(base: ModelLookups, extra: readonly string[]): Model
 export function parseRevisions(values: readonly string[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const v of values) {
-    const m = /^([a-z0-9](?:-?[a-z0-9])*):([1-9][0-9]*)$/.exec(v);
-    if (!m) throw imageError('invalid-snap-set', `cannot use --revision ${v}: it is not NAME:REVISION with a positive revision number, like pi-kernel:42`);
+    const m = /^([^:]*):([1-9][0-9]*)$/.exec(v);
+    if (!m || !isValidSnapName(m[1]!)) throw imageError('invalid-snap-set', `cannot use --revision ${v}: it is not NAME:REVISION with a snap name and a positive revision number, like pi-kernel:42`);
     if (out[m[1]!] !== undefined) throw imageError('invalid-snap-set', `cannot use --revision ${v}: snap "${m[1]}" already has a revision`);
     out[m[1]!] = Number(m[2]);
   }

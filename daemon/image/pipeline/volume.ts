@@ -1,7 +1,7 @@
 import { open, statfs, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { isCoreforgeError } from '../../errors.js';
-import type { ByteRange } from '../bmap-ranges.js';
+import type { ByteRange } from '../../flash/ranges.js';
 import type { ByteWrite } from '../byte-write.js';
 import type { ResolvedImage } from '../gadget/content-check.js';
 import { offsetWrites, placeImages, type StructureLayout, type VolumeLayout } from '../gadget/index.js';
@@ -85,7 +85,7 @@ async function writeAll(file: FileHandle, writes: readonly ByteWrite[], written:
     } catch (err) {
       throw writeError(err, what);
     }
-    written.push({ offset: w.offset, length: w.data.length });
+    written.push({ start: w.offset, end: w.offset + w.data.length });
   }
 }
 
@@ -96,7 +96,7 @@ async function fatRanges(file: FileHandle, s: StructureLayout): Promise<ByteRang
     const { bytesRead } = await file.read(buf, 0, buf.length, s.offset + offset);
     return buf.subarray(0, bytesRead);
   };
-  return (await fatContentRanges(readAt)).map((r) => ({ offset: s.offset + r.offset, length: Math.min(r.length, s.size - r.offset) }));
+  return (await fatContentRanges(readAt)).map((r) => ({ start: s.offset + r.start, end: s.offset + Math.min(r.end, s.size) }));
 }
 
 /** The file's data extents (FIEMAP through `filefrag`), unwritten ones left out; undefined where the filesystem cannot tell. */
@@ -113,7 +113,7 @@ async function fileExtents(exec: Exec, path: string, signal?: AbortSignal): Prom
     if (!m) continue;
     if (/unwritten|unknown_loc|delalloc/.test(line)) continue;
     const start = Number(m[1]);
-    out.push({ offset: start, length: Number(m[2]) - start + 1 });
+    out.push({ start, end: Number(m[2]) + 1 });
   }
   return out;
 }
@@ -122,9 +122,9 @@ async function fileExtents(exec: Exec, path: string, signal?: AbortSignal): Prom
 function clip(extents: readonly ByteRange[], offset: number, size: number): ByteRange[] {
   const out: ByteRange[] = [];
   for (const e of extents) {
-    const start = Math.max(e.offset, offset);
-    const end = Math.min(e.offset + e.length, offset + size);
-    if (end > start) out.push({ offset: start, length: end - start });
+    const start = Math.max(e.start, offset);
+    const end = Math.min(e.end, offset + size);
+    if (end > start) out.push({ start, end });
   }
   return out;
 }
@@ -144,7 +144,7 @@ async function copyImage(file: FileHandle, src: string, offset: number, written:
       }
       pos += bytesRead;
     }
-    written.push({ offset, length: pos });
+    written.push({ start: offset, end: offset + pos });
   } finally {
     await input.close();
   }
@@ -207,7 +207,7 @@ export async function buildVolume(b: VolumeBuild): Promise<VolumeResult> {
     const others = filesystems.filter((s) => s.filesystem === 'ext4');
     for (const s of fats) written.push(...(await fatRanges(file, s)));
     const extents = others.length > 0 ? await fileExtents(b.exec, b.imagePath, b.signal) : undefined;
-    for (const s of others) written.push(...(extents ? clip(extents, s.offset, s.size) : [{ offset: s.offset, length: s.size }]));
+    for (const s of others) written.push(...(extents ? clip(extents, s.offset, s.size) : [{ start: s.offset, end: s.offset + s.size }]));
     await writeAll(file, offsetWrites(layout), written, `apply offset-write values in volume "${layout.name}"`);
     const table = partitionTableFor(layout, { seed: b.seed });
     await writeAll(file, table.writes, written, `write the partition table of volume "${layout.name}"`);

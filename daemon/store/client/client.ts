@@ -5,14 +5,14 @@
 import { decodeAssertion, decodeStream, type Assertion } from '../../asserts/index.js';
 import { storeError } from '../errors.js';
 import { deserializeMacaroon, authorizationHeader, thirdPartyCaveatId } from '../macaroons.js';
-import { lookupSsoKeys, type SsoAccountKeys } from '../sso-keys.js';
+import { lookupSsoKeys, type SsoAccountKeys } from '../../../common/sso-keys.js';
 import { CredentialsFile, type Credentials } from './credentials.js';
 import { downloadSnap, SnapCache, type DownloadProgress, type DownloadResult } from './download.js';
 import { defaultRetry, expectObject, storeMessage, storeRequest, type RetryPolicy, type StoreReply } from './http.js';
 
 export const defaultApiUrl = 'https://api.snapcraft.io';
 export const defaultDashboardUrl = 'https://dashboard.snapcraft.io';
-export { DEFAULT_SSO_URL as defaultSsoUrl } from '../sso-keys.js';
+export { DEFAULT_SSO_URL as defaultSsoUrl } from '../../../common/sso-keys.js';
 
 export interface StoreClientOptions {
   apiUrl: string;

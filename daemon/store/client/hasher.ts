@@ -1,9 +1,10 @@
-// SHA3-384 off the main thread: OpenSSL's SHA3 runs at roughly the speed of a
+// A snap's digest (daemon/snap/digest.ts: SHA3-384, base64url) as a download arrives, off the main thread: OpenSSL's SHA3 runs at roughly the speed of a
 // loopback download, so hashing in a worker overlaps the two instead of adding
 // them. Chunks are copied into transferred buffers; at most `maxInFlight` bytes
 // wait for the worker (the caller awaits `room()` to pause the source).
 import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
+import { snapDigestAlgorithm, snapDigestEncoding } from '../../snap/digest.js';
 
 /** An incremental digest that may run elsewhere. */
 export interface Hasher {
@@ -21,9 +22,9 @@ export interface Hasher {
 const workerSource = `
 const { parentPort } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
-const h = createHash('sha3-384');
+const h = createHash('${snapDigestAlgorithm}');
 parentPort.on('message', (m) => {
-  if (m === 'digest') { parentPort.postMessage({ digest: h.digest('base64url') }); return; }
+  if (m === 'digest') { parentPort.postMessage({ digest: h.digest('${snapDigestEncoding}') }); return; }
   h.update(new Uint8Array(m));
   parentPort.postMessage({ done: m.byteLength });
 });
@@ -31,8 +32,8 @@ parentPort.on('message', (m) => {
 
 /** SHA3-384 in the calling thread (small files). */
 export function inlineHasher(): Hasher {
-  const h = createHash('sha3-384');
-  return { update: (c) => void h.update(c), full: () => false, room: async () => {}, digest: async () => h.digest('base64url'), dispose: () => {} };
+  const h = createHash(snapDigestAlgorithm);
+  return { update: (c) => void h.update(c), full: () => false, room: async () => {}, digest: async () => h.digest(snapDigestEncoding), dispose: () => {} };
 }
 
 /** SHA3-384 in a worker thread (large files); chunks are batched into `batch`-byte messages. */

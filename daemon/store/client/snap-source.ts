@@ -90,7 +90,7 @@ export class StoreSnapSource {
     const meta = await readSnapMeta(got.path, this.options.run ?? execProgram);
     return {
       path: got.path,
-      info: { name: meta.name, version: meta.version, type: meta.type, architectures: meta.architectures, base: meta.base ?? '' },
+      info: { name: meta.name, version: meta.version, type: meta.type, architectures: meta.architectures, base: meta.base },
       revision: String(snap.revision),
       snapId: snap['snap-id'],
       sha3_384: snap['sha3-384'],

@@ -19,10 +19,13 @@ import {
   type Assertion,
   type Signer,
 } from '../../asserts/index.js';
+import { formatSshKey, isSshKeyProblem, parseSshPublicKey, shownKeyLine } from '../../../common/ssh-key.js';
 import type { Database } from '../../db/database.js';
 import { channelName, closingRisks, parseChannel } from '../channels.js';
 import { storeError } from '../errors.js';
-import { execProgram, fileSha3_384, readSnapMeta, type RunProgram, type SnapMeta } from '../snap-file.js';
+import { snapFileDigest } from '../../snap/digest.js';
+import type { SnapInfo } from '../../snap/snap-yaml.js';
+import { execProgram, readSnapMeta, type RunProgram } from '../snap-file.js';
 import { localSnapId, randomAccountId } from './ids.js';
 import { rsa4096, StoreKeyFiles, type StoreKeyGenerator } from './keys.js';
 import { verifyPassword, verifyTotp } from './secrets.js';
@@ -48,7 +51,7 @@ export interface LocalStoreIdentity {
 }
 
 /** A revision of a snap as the store serves it. */
-export interface StoreRevision extends SnapMeta {
+export interface StoreRevision extends SnapInfo {
   snapId: string;
   revision: number;
   sha3_384: string;
@@ -106,9 +109,11 @@ interface AccountRow {
 }
 
 const toRevision = (r: RevisionRow): StoreRevision => {
-  const meta = JSON.parse(r.meta) as SnapMeta;
+  const meta = JSON.parse(r.meta) as SnapInfo;
   return {
     ...meta,
+    // rows written before base was always set have none when the snap has none
+    base: meta.base ?? '',
     name: r.name,
     snapId: r.snap_id,
     revision: r.revision,
@@ -134,15 +139,13 @@ const revisionSelect = `SELECT r.snap_id, r.revision, r.sha3_384, r.size, r.meta
 
 const emailPattern = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 const usernamePattern = /^[a-z][-a-z0-9._]{0,31}$/;
-const sshKeyPattern = /^(?:ssh-(?:rsa|ed25519|dss)|ecdsa-sha2-nistp(?:256|384|521)|sk-(?:ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com) [A-Za-z0-9+/]+={0,3}(?: [^\r\n]*)?$/;
-
-/** Checks one line of an authorized_keys-style public key. */
+/** Checks one public key line with the rule console-conf applies on the device; gives its normal form. */
 export function checkSshKey(line: string): string {
-  const key = line.trim();
-  if (!sshKeyPattern.test(key)) {
-    throw storeError('invalid-account', `cannot use SSH key ${JSON.stringify(key.slice(0, 40))}: it is not an OpenSSH public key line ("ssh-ed25519 AAAA... comment"); give the .pub file`);
+  const key = parseSshPublicKey(line);
+  if (isSshKeyProblem(key)) {
+    throw storeError('invalid-account', `cannot use SSH key ${shownKeyLine(line.trim())}: ${key.why}; give the line of an OpenSSH .pub file as it is, without options`);
   }
-  return key;
+  return formatSshKey(key);
 }
 
 /** The embedded local store. Create once per daemon; identity is made on first use. */
@@ -297,7 +300,7 @@ export class LocalStore {
   async add(file: string, channel?: string, shown = file): Promise<AddResult> {
     const parsed = channel === undefined ? undefined : parseChannel(channel);
     const meta = await readSnapMeta(file, this.run, shown);
-    const { sha3_384, size } = await fileSha3_384(file);
+    const { sha3_384, size } = await snapFileDigest(file);
     const { identity } = await this.open();
     const blob = this.blobPath(sha3_384);
     await mkdir(join(this.dir, 'blobs'), { recursive: true });

@@ -110,7 +110,7 @@ export function downloadPath(snapId: string, revision: number): string {
 function storeSnap(req: Request, r: StoreRevision, publisher: { id: string; username: string }) {
   return {
     architectures: r.architectures,
-    base: r.base ?? '',
+    base: r.base,
     confinement: r.confinement,
     contact: '',
     'created-at': r.created,

@@ -6,12 +6,12 @@ describe('toBlockRanges', () => {
   test('widens byte ranges to whole blocks and merges overlapping and adjacent ones', () => {
     const ranges = toBlockRanges(
       [
-        { offset: 8192, length: 1 },
-        { offset: 0, length: 440 },
-        { offset: 446, length: 66 },
-        { offset: 4096, length: 4096 },
-        { offset: 40960, length: 8192 },
-        { offset: 45000, length: 10 },
+        { start: 8192, end: 8192 + 1 },
+        { start: 0, end: 440 },
+        { start: 446, end: 446 + 66 },
+        { start: 4096, end: 4096 + 4096 },
+        { start: 40960, end: 40960 + 8192 },
+        { start: 45000, end: 45000 + 10 },
       ],
       4096,
       1 << 20,
@@ -26,9 +26,9 @@ describe('toBlockRanges', () => {
     assert.deepEqual(
       toBlockRanges(
         [
-          { offset: 100, length: 0 },
-          { offset: 9000, length: 5000 },
-          { offset: 20000, length: 10 },
+          { start: 100, end: 100 + 0 },
+          { start: 9000, end: 9000 + 5000 },
+          { start: 20000, end: 20000 + 10 },
         ],
         4096,
         10000,
@@ -38,8 +38,8 @@ describe('toBlockRanges', () => {
   });
 
   test('gives the bytes of a range, the last block clipped to the image size', () => {
-    assert.deepEqual(blockRangeBytes({ first: 1, last: 2 }, 4096, 10000), { offset: 4096, length: 5904 });
-    assert.deepEqual(blockRangeBytes({ first: 0, last: 0 }, 4096, 10000), { offset: 0, length: 4096 });
+    assert.deepEqual(blockRangeBytes({ first: 1, last: 2 }, 4096, 10000), { start: 4096, end: 10000 });
+    assert.deepEqual(blockRangeBytes({ first: 0, last: 0 }, 4096, 10000), { start: 0, end: 4096 });
   });
 
   test('rejects a block size that is not positive', () => {

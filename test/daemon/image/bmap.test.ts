@@ -9,7 +9,7 @@ import { isCoreforgeError } from '../../../daemon/errors.js';
 import { readBmap } from '../../../daemon/flash/bmap.js';
 import { generateBmap, humanSize } from '../../../daemon/image/bmap.js';
 import { bmapForImage, splitBlockRanges } from '../../../daemon/image/bmap-file.js';
-import type { ByteRange } from '../../../daemon/image/bmap-ranges.js';
+import type { ByteRange } from '../../../daemon/flash/ranges.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'coreforge-bmap-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -31,9 +31,9 @@ function sparseImage(name: string, size: number, ranges: ByteRange[]): string {
   const fd = openSync(path, 'w');
   ftruncateSync(fd, size);
   for (const [i, r] of ranges.entries()) {
-    const data = Buffer.alloc(r.length);
+    const data = Buffer.alloc(r.end - r.start);
     for (let j = 0; j < data.length; j++) data[j] = (j * 31 + i * 7 + 1) & 0xff || 1;
-    writeSync(fd, data, 0, data.length, r.offset);
+    writeSync(fd, data, 0, data.length, r.start);
   }
   closeSync(fd);
   return path;
@@ -41,11 +41,11 @@ function sparseImage(name: string, size: number, ranges: ByteRange[]): string {
 
 const MiB = 1024 * 1024;
 const written: ByteRange[] = [
-  { offset: 440, length: 72 },
-  { offset: 512, length: 33 * 512 },
-  { offset: 1 * MiB, length: 30000 },
-  { offset: 2 * MiB, length: 3 * MiB },
-  { offset: 9 * MiB, length: 10 },
+  { start: 440, end: 440 + 72 },
+  { start: 512, end: 512 + 33 * 512 },
+  { start: 1 * MiB, end: 1 * MiB + 30000 },
+  { start: 2 * MiB, end: 2 * MiB + 3 * MiB },
+  { start: 9 * MiB, end: 9 * MiB + 10 },
 ];
 
 function bmaptool(args: string[]): { status: number; output: string } {
@@ -55,8 +55,8 @@ function bmaptool(args: string[]): { status: number; output: string } {
 
 describe('bmap generation', () => {
   test('produces exactly the bytes `bmaptool create` writes for the same sparse image', { skip: skipBmaptool }, async () => {
-    const image = sparseImage('exact.img', 10 * MiB + 1000, [...written, { offset: 10 * MiB + 500, length: 500 }]);
-    const ours = await bmapForImage(image, [...written, { offset: 10 * MiB + 500, length: 500 }], blockSize);
+    const image = sparseImage('exact.img', 10 * MiB + 1000, [...written, { start: 10 * MiB + 500, end: 10 * MiB + 500 + 500 }]);
+    const ours = await bmapForImage(image, [...written, { start: 10 * MiB + 500, end: 10 * MiB + 500 + 500 }], blockSize);
     const theirsPath = join(dir, 'exact.theirs.bmap');
     const r = bmaptool(['create', '-o', theirsPath, image]);
     assert.equal(r.status, 0, r.output);
@@ -74,7 +74,7 @@ describe('bmap generation', () => {
   });
 
   test('splits a mapped run longer than 64 MiB into ranges hashed in parallel, which `bmaptool copy` accepts', { skip: skipBmaptool }, async () => {
-    const long: ByteRange[] = [{ offset: 0, length: 4096 }, { offset: 1 * MiB, length: 70 * MiB }];
+    const long: ByteRange[] = [{ start: 0, end: 4096 }, { start: 1 * MiB, end: 1 * MiB + 70 * MiB }];
     const image = sparseImage('long.img', 80 * MiB, long);
     const bmapPath = join(dir, 'long.img.bmap');
     writeFileSync(bmapPath, await bmapForImage(image, long, 4096));

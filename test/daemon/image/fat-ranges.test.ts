@@ -7,7 +7,7 @@ import { closeSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import type { ByteRange } from '../../../daemon/image/bmap-ranges.js';
+import type { ByteRange } from '../../../daemon/flash/ranges.js';
 import { fatContentRanges, fatGeometry } from '../../../daemon/image/fat-ranges.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'coreforge-fat-ranges-'));
@@ -51,7 +51,7 @@ function uncovered(image: string, ranges: ByteRange[]): number[] {
     if (block.every((b) => b === 0)) continue;
     for (let i = 0; i < block.length; i++) {
       if (block[i] === 0) continue;
-      if (!ranges.some((r) => r.offset <= at + i && at + i < r.offset + r.length)) {
+      if (!ranges.some((r) => r.start <= at + i && at + i < r.end)) {
         out.push(at);
         break;
       }
@@ -67,7 +67,7 @@ function copyOntoGarbage(image: string, ranges: ByteRange[]): string {
   const fd = openSync(target, 'w');
   ftruncateSync(fd, 0);
   writeSync(fd, Buffer.alloc(bytes.length, 0xa5), 0, bytes.length, 0);
-  for (const r of ranges) writeSync(fd, bytes, r.offset, r.length, r.offset);
+  for (const r of ranges) writeSync(fd, bytes, r.start, r.end - r.start, r.start);
   closeSync(fd);
   return target;
 }
@@ -84,7 +84,7 @@ describe('FAT content ranges', () => {
       assert.equal(fatGeometry(await readAt(0, 512)).fatBits, bits);
       const ranges = await fatContentRanges(readAt);
       assert.deepEqual(uncovered(image, ranges), []);
-      const mapped = ranges.reduce((n, r) => n + r.length, 0);
+      const mapped = ranges.reduce((n, r) => n + r.end - r.start, 0);
       assert.ok(mapped < sizeMiB * MiB / 2, `only the metadata and the used clusters are mapped (${mapped} bytes)`);
       const card = copyOntoGarbage(image, ranges);
       execFileSync('fsck.vfat', ['-n', card], { stdio: 'pipe' });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { lookupSsoKeys } from '../../../daemon/store/sso-keys.js';
+import { lookupSsoKeys } from '../../../common/sso-keys.js';
 import type { BuiltFixture } from '../../fixtures/snaps.js';
 import { modelJSON } from '../../fixtures/models.js';
 import * as pty from 'node-pty';

@@ -150,7 +150,7 @@ describe('local store', () => {
     ['carol@example.com', 'alice', [], 'cannot add account "carol@example.com": an account with username "alice" already exists; see `coreforge store account list`'],
     ['not-an-email', 'x', [], 'cannot add account "not-an-email": it is not an email address'],
     ['dan@example.com', 'Dan!', [], 'cannot add account "dan@example.com": username "Dan!" must be 1 to 32 lowercase letters, digits, ".", "_" or "-", starting with a letter'],
-    ['dan@example.com', 'dan', ['not a key'], 'cannot use SSH key "not a key": it is not an OpenSSH public key line ("ssh-ed25519 AAAA... comment"); give the .pub file'],
+    ['dan@example.com', 'dan', ['not a key'], 'cannot use SSH key "not a key": its type "not" is not one of ssh-ed25519, ssh-rsa, ecdsa-sha2-nistp256, ecdsa-sha2-nistp384, ecdsa-sha2-nistp521, sk-ssh-ed25519@openssh.com, sk-ecdsa-sha2-nistp256@openssh.com; give the line of an OpenSSH .pub file as it is, without options'],
   ];
   for (const [email, username, keys, message] of accountErrors) {
     it(`refuses account ${email} ${username}`, async () => {

@@ -3,6 +3,7 @@ import { fstatSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { blockRangeBytes, toBlockRanges } from '../../bmap-ranges.js';
+import { rangesBytes } from '../../../flash/ranges.js';
 import { unassertedSnapSha256 } from '../local-snaps.js';
 import { volumeImageName, type BuildArtifact } from '../params.js';
 import { seedManifest, type SeedSnap } from '../seed.js';
@@ -22,7 +23,7 @@ export const finish: BuildStep = {
       const image = outputFile(ctx, volumeImageName(ctx.params, v.name));
       const size = fstatSync(image.fd).size;
       image.close();
-      const data = toBlockRanges(v.written, 4096, size).reduce((n, r) => n + blockRangeBytes(r, 4096, size).length, 0);
+      const data = rangesBytes(toBlockRanges(v.written, 4096, size).map((r) => blockRangeBytes(r, 4096, size)));
       artifacts.push({ name: image.name, path: join(out, image.name), size, sha256: null, data });
       const bmap = `${volumeImageName(ctx.params, v.name)}.bmap`;
       const b = outputFile(ctx, bmap);

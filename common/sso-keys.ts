@@ -4,7 +4,7 @@
  * account (the shape snapd's store.UserInfo reads), 404 when there is none.
  * Pure HTTP: the fetch function and the base URL are injected.
  */
-import { CoreforgeError } from '../errors.js';
+import { CoreforgeError } from './errors.js';
 
 /** Error kinds of the SSO key lookup. */
 export type SsoKeysErrorKind =

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { lookupSsoKeys, parseSsoKeysReply, ssoKeysUrl, type FetchFn } from '../../../daemon/store/sso-keys.js';
+import { lookupSsoKeys, parseSsoKeysReply, ssoKeysUrl, type FetchFn } from '../../common/sso-keys.js';
 
 const reply = (status: number, body: string): FetchFn => async () => ({ status, text: async () => body });
 
