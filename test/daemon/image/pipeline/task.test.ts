@@ -3,6 +3,7 @@
 // goes in through startBuild (plan.ts), as the API hands it over.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { CoreforgeError } from '../../../../daemon/errors.js';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -139,17 +140,24 @@ test('a build that fails at a step leaves no work dir or state under STATE/build
   }
 });
 
-test('a build task whose stored data is not a build\'s fails with the field at fault', async () => {
+test('a build whose task data is not a build\'s is refused when it is created, naming the field at fault', async () => {
   const out = join(tmp.dir, 'bad-data-out');
-  const id = await engine.create({
-    owner: daemonCaller,
-    kind: 'build',
-    summary: 'Build with a step this coreforged does not have',
-    data: { params: { model: 'x', modelSource: 'x', snaps: [], channel: '', outputDir: out, sectorSize: 512, validation: 'ignore', disableConsoleConf: false }, resume: false },
-    tasks: [{ kind: buildStepTaskKind, summary: 'bake', data: { step: 'bake', first: true } }],
-  });
-  const c = await ended(id);
-  assert.equal(c.status, 'Error');
-  assert.match(c.err!, /cannot use the build task data: "step" is "bake", expected one of prepare, verify-model, .*: start the build again/);
+  const before = (await engine.list('all')).length;
+  await assert.rejects(
+    engine.create({
+      owner: daemonCaller,
+      kind: 'build',
+      summary: 'Build with a step this coreforged does not have',
+      data: { params: { model: 'x', modelSource: 'x', snaps: [], channel: '', outputDir: out, sectorSize: 512, validation: 'ignore', disableConsoleConf: false }, resume: false },
+      tasks: [{ kind: buildStepTaskKind, summary: 'bake', data: { step: 'bake', first: true } }],
+    }),
+    (err: CoreforgeError) => {
+      assert.equal(err.kind, 'bad-task-data');
+      assert.equal(err.details?.field, 'step');
+      assert.match(err.message, /"step" is "bake", expected one of prepare, verify-model, /);
+      return true;
+    },
+  );
+  assert.equal((await engine.list('all')).length, before, 'no change was stored');
   assert.equal(existsSync(out), false, 'nothing ran');
 });
