@@ -1,5 +1,6 @@
 /** Request and response shapes of the image build and gadget endpoints (re-exported by types.ts). */
 import type { ChangeStatus } from '../changes/types.js';
+import type { ReportedStructure } from '../image/gadget/report.js';
 
 /** POST /v1/builds: the build library reads it (daemon/image/pipeline/request.ts). */
 export type { BuildRequest } from '../image/pipeline/request.js';
@@ -45,18 +46,8 @@ export interface GadgetValidateRequest {
   'sector-size'?: 512 | 4096;
 }
 
-export interface GadgetStructureInfo {
-  name: string;
-  role: string;
-  type: string;
-  filesystem: string;
-  label: string;
-  /** null when only an installer can know it (after a size a partial gadget leaves open). */
-  offset: number | null;
-  /** 0 for the implicit system-data structure, sized at build time, and for sizes left to an installer or the hardware (emmc). */
-  size: number;
-  'in-image': boolean;
-}
+/** A gadget structure as the API shows it: the library's report, with the wire's names. */
+export type GadgetStructureInfo = Omit<ReportedStructure, 'yamlIndex' | 'inImage' | 'implicit'> & { 'in-image': boolean };
 
 export interface GadgetVolumeInfo {
   name: string;

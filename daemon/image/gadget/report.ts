@@ -50,34 +50,19 @@ export interface ReportOptions {
   sectorSize?: SectorSize;
 }
 
+type StructureFacts = Pick<ReportedStructure, 'yamlIndex' | 'name' | 'role' | 'type' | 'filesystem' | 'label' | 'implicit'>;
+
+/** A structure as reported; `where` is what a layout knows of it (or does not, for volumes an image is never made of). */
+function reported(s: StructureFacts, where: Pick<ReportedStructure, 'offset' | 'size' | 'inImage'>): ReportedStructure {
+  return { yamlIndex: s.yamlIndex, name: s.name, role: s.role, type: s.type, filesystem: s.filesystem, label: s.label, ...where, implicit: s.implicit };
+}
+
 function unlaidStructures(v: GadgetVolume): ReportedStructure[] {
-  return v.structures.map((s) => ({
-    yamlIndex: s.yamlIndex,
-    name: s.name,
-    role: s.role,
-    type: s.type,
-    filesystem: s.filesystem,
-    label: s.label,
-    offset: s.offset ?? null,
-    size: s.size,
-    inImage: false,
-    implicit: s.implicit,
-  }));
+  return v.structures.map((s) => reported(s, { offset: s.offset ?? null, size: s.size, inImage: false }));
 }
 
 function laidStructures(structures: StructureLayout[]): ReportedStructure[] {
-  return structures.map((s) => ({
-    yamlIndex: s.yamlIndex,
-    name: s.name,
-    role: s.role,
-    type: s.type,
-    filesystem: s.filesystem,
-    label: s.label,
-    offset: s.offset,
-    size: s.implicit ? 0 : s.size,
-    inImage: s.inImage,
-    implicit: s.implicit,
-  }));
+  return structures.map((s) => reported(s, { offset: s.offset, size: s.implicit ? 0 : s.size, inImage: s.inImage }));
 }
 
 /** Describes a validated gadget volume by volume, the image rules it breaks as warnings. */

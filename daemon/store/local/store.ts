@@ -219,13 +219,10 @@ export class LocalStore {
     const rootSigner = signerFromKeyObject(root);
     const storeSigner = signerFromKeyObject(store);
     const since = formatRFC3339(time);
-    const rootKey = signAssertion(
-      'account-key',
-      { 'authority-id': accountId, 'account-id': accountId, name: 'root', 'public-key-sha3-384': rootSigner.publicKey.id, since },
-      encodePublicKey(rootSigner.publicKey),
-      rootSigner,
-      { time },
-    );
+    // both keys are the store account's, signed by its root key
+    const accountKey = (name: string, signer: typeof rootSigner) =>
+      signAssertion('account-key', { 'authority-id': accountId, 'account-id': accountId, name, 'public-key-sha3-384': signer.publicKey.id, since }, encodePublicKey(signer.publicKey), rootSigner, { time });
+    const rootKey = accountKey('root', rootSigner);
     const account = signAssertion(
       'account',
       { 'authority-id': accountId, 'account-id': accountId, 'display-name': 'coreforge local store', username: 'local-store', validation: 'verified', timestamp: since },
@@ -233,13 +230,7 @@ export class LocalStore {
       rootSigner,
       { time },
     );
-    const storeKey = signAssertion(
-      'account-key',
-      { 'authority-id': accountId, 'account-id': accountId, name: 'store', 'public-key-sha3-384': storeSigner.publicKey.id, since },
-      encodePublicKey(storeSigner.publicKey),
-      rootSigner,
-      { time },
-    );
+    const storeKey = accountKey('store', storeSigner);
     await this.keys.save('root', root);
     await this.keys.save('store', store);
     await this.db.transaction(async () => {
