@@ -158,7 +158,10 @@ try {
   const results = new Map<string, number[]>(cases.map((c) => [c.name, []]));
   for (let round = 0; round < runs; round++) {
     for (const c of cases) {
-      const ms = await timed(c.once);
+      const ms = await timed(c.once).catch((err: unknown) => {
+        // the daemons' own words on a failed run: it is theirs more often than the client's
+        throw new Error(`${c.name} failed in round ${round + 1}: ${String(err)}\n--- store server log:\n${server.logs().slice(-4000)}\n--- client daemon log:\n${clientDaemon.logs().slice(-4000)}`);
+      });
       results.get(c.name)!.push(ms);
       process.stderr.write(`round ${round + 1}/${runs}  ${c.name}: ${ms.toFixed(0)} ms\n`);
     }
