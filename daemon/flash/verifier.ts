@@ -16,7 +16,8 @@ export interface VerifyOptions {
    * A hashing thread started earlier, with 2 buffers of at least readSize + 4096
    * bytes (flashImage starts one per drive while it writes, so that thread
    * start-up, slow on a busy machine, is not on the verify's clock). The
-   * caller closes it. Default: one started and closed here.
+   * caller closes it, and does not reuse it after a verify that threw (it would
+   * hold part of a digest). Default: one started and closed here.
    */
   hasher?: SharedHasher;
 }
