@@ -6,7 +6,7 @@
  */
 
 // The ES2023 lib has no WebAssembly types (they ship with the DOM lib); this is the one constructor used.
-declare const WebAssembly: { Memory: new (descriptor: { initial: number }) => { readonly buffer: ArrayBuffer } };
+declare const WebAssembly: { Memory: new (descriptor: { initial: number; maximum?: number; shared?: boolean }) => { readonly buffer: ArrayBuffer } };
 
 /** Bytes per WebAssembly page. */
 const wasmPage = 65536;
@@ -19,6 +19,18 @@ export function alignedBuffers(count: number, size: number): Buffer[] {
   if (size <= 0 || size % bufferAlignment !== 0) throw new RangeError(`aligned buffer size ${size} must be a positive multiple of ${bufferAlignment}`);
   const memory = new WebAssembly.Memory({ initial: Math.ceil((count * size) / wasmPage) });
   return Array.from({ length: count }, (_, i) => Buffer.from(memory.buffer, i * size, size));
+}
+
+/**
+ * Like alignedBuffers, in memory shared with worker threads (a shared
+ * WebAssembly.Memory is a SharedArrayBuffer, page-aligned as well): pass
+ * `memory` to a worker, which sees the same bytes at each buffer's byteOffset.
+ */
+export function sharedAlignedBuffers(count: number, size: number): { memory: SharedArrayBuffer; buffers: Buffer[] } {
+  if (size <= 0 || size % bufferAlignment !== 0) throw new RangeError(`aligned buffer size ${size} must be a positive multiple of ${bufferAlignment}`);
+  const pages = Math.ceil((count * size) / wasmPage);
+  const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true }).buffer as unknown as SharedArrayBuffer;
+  return { memory, buffers: Array.from({ length: count }, (_, i) => Buffer.from(memory, i * size, size)) };
 }
 
 /** One zero-filled, 4096-aligned buffer of at least `size` bytes (rounded up to 4096). */

@@ -17,7 +17,8 @@ import type { FlashTarget } from './target.js';
 import { requireDiskImage } from './check-image.js';
 import { type Mount, unmountDrive, type UnmountCommand } from './unmount.js';
 import { refusal } from './verdict.js';
-import { locateDifferences, verifyTarget } from './verifier.js';
+import type { SharedHasher } from './hash-worker.js';
+import { locateDifferences, verifyHasher, verifyTarget } from './verifier.js';
 import { writeImage } from './writer.js';
 
 /** A drive as the caller listed it and expects to find it: flashing refuses a drive that changed since. */
@@ -184,13 +185,16 @@ async function flashOpened(request: FlashRequest, opened: OpenedImage, deps: Fla
     unmounted.set(drive.path, await unmountDrive(drive.path, deps.exec, signal, deps.unmountCommand, (m) => options.onUnmounted?.(drive.path, m)));
   }
   const targets: FlashTarget[] = [];
+  // One read-back hashing thread per drive, started before the writes so that it is up when they end.
+  const hashers = request.verify !== false ? chosen.map(() => verifyHasher(writeSize)) : [];
   try {
     for (const drive of chosen) targets.push(await deps.openTarget(drive.path, { size: drive.size, dev: drive.dev }));
-    const result = await writeAndVerify(request, source, loaded?.bmap ?? null, loaded?.path ?? null, imageSize, targets, deps, onProgress, writeSize, signal);
+    const result = await writeAndVerify(request, source, loaded?.bmap ?? null, loaded?.path ?? null, imageSize, targets, hashers, deps, onProgress, writeSize, signal);
     return { ...result, targets: result.targets.map((t) => ({ ...t, unmounted: unmounted.get(t.path) ?? [] })) };
   } finally {
-    await Promise.all(targets.map((t) => t.close()));
-    for (const t of targets) await deps.exec('blockdev', ['--rereadpt', t.path]).catch(() => null); // let the kernel see the new partitions
+    await Promise.all([...targets.map((t) => t.close()), ...hashers.map((h) => h.close())]);
+    // let the kernel see the new partitions; one blockdev per drive, all at once
+    await Promise.all(targets.map((t) => deps.exec('blockdev', ['--rereadpt', t.path]).catch(() => null)));
   }
 }
 
@@ -201,6 +205,7 @@ async function writeAndVerify(
   bmapPath: string | null,
   imageSize: number,
   targets: FlashTarget[],
+  hashers: SharedHasher[],
   deps: FlashDeps,
   onProgress: FlashProgressCallback | undefined,
   writeSize: number,
@@ -230,7 +235,7 @@ async function writeAndVerify(
     if (!result.ok || !verify) return result;
     const target = targets[i]!;
     try {
-      const coarse = await verifyTarget(target, digests, { readSize: writeSize, onProgress }, signal);
+      const coarse = await verifyTarget(target, digests, { readSize: writeSize, onProgress, hasher: hashers[i] }, signal);
       result.verified = true;
       if (coarse.length > 0) {
         result.mismatches = await locateDifferences(target, source, coarse, signal).catch(() => coarse);

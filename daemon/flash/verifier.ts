@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { alignedBuffers, bufferAlignment } from './aligned.js';
 import { throwIfAborted } from './errors.js';
+import { type SharedHasher, sharedHasher } from './hash-worker.js';
 import type { FlashProgressCallback } from './progress.js';
 import { type ByteRange, mergeRanges, type RangeDigest, rangesBytes } from './ranges.js';
 import type { ImageSource } from './source.js';
@@ -11,6 +11,19 @@ export interface VerifyOptions {
   /** Bytes per read; default 4 MiB. */
   readSize?: number;
   onProgress?: FlashProgressCallback;
+  /**
+   * A hashing thread started earlier, with 2 buffers of at least readSize + 4096
+   * bytes (flashImage starts one per drive while it writes, so that thread
+   * start-up, slow on a busy machine, is not on the verify's clock). The
+   * caller closes it, and does not reuse it after a verify that threw (it would
+   * hold part of a digest). Default: one started and closed here.
+   */
+  hasher?: SharedHasher;
+}
+
+/** The hashing thread verifyTarget needs for reads of `readSize` bytes. */
+export function verifyHasher(readSize = 4 * MiB): SharedHasher {
+  return sharedHasher(2, readSize + bufferAlignment);
 }
 
 interface Piece {
@@ -44,56 +57,53 @@ function readPlan(ranges: readonly ByteRange[], readSize: number, driveSize: num
   return pieces;
 }
 
-/** Reads the pieces in order with one read ahead, handing each to `use` with the bytes of its range. */
-async function readPieces(
-  target: FlashTarget,
-  pieces: readonly Piece[],
-  readSize: number,
-  use: (piece: Piece, bytes: Buffer) => void,
-  signal: AbortSignal | undefined,
-): Promise<void> {
-  const buffers = alignedBuffers(2, readSize + bufferAlignment);
-  const start = (i: number) => {
-    const p = pieces[i]!;
-    const buf = buffers[i % 2]!.subarray(0, p.readLength);
-    const done = target.read(buf, p.readStart).then((n) => ({ n, buf }));
-    done.catch(() => {});
-    return done;
-  };
-  let pending = pieces.length > 0 ? start(0) : null;
-  for (let i = 0; pending; i++) {
-    const { n, buf } = await pending;
-    throwIfAborted(signal, `verifying ${target.path}`);
-    const p = pieces[i]!;
-    if (n < p.to - p.readStart) {
-      throw Object.assign(new Error(`${target.path} ended at byte ${p.readStart + n}, before the image's byte ${p.to}`), { code: 'EIO' });
-    }
-    pending = i + 1 < pieces.length ? start(i + 1) : null;
-    use(p, buf.subarray(p.from - p.readStart, p.to - p.readStart));
-  }
-}
-
 /**
  * Reads the drive back (O_DIRECT through the target: the drive, not the page
- * cache) and returns the expected ranges whose hash differs, merged.
+ * cache) and returns the expected ranges whose hash differs, merged. Pieces
+ * are read in order into two buffers in turn: the next read runs while the
+ * worker thread hashes the last one (see hash-worker.ts for why a thread).
  */
 export async function verifyTarget(target: FlashTarget, expected: readonly RangeDigest[], options: VerifyOptions = {}, signal?: AbortSignal): Promise<ByteRange[]> {
   const readSize = options.readSize ?? 4 * MiB;
   const total = rangesBytes(expected);
+  const pieces = readPlan(expected, readSize, target.size);
+  if (pieces.length === 0) return [];
+  const hasher = options.hasher ?? verifyHasher(readSize);
+  if (hasher.buffers.length < 2 || hasher.buffers[0]!.length < readSize + bufferAlignment) throw new RangeError(`verify hasher buffers are smaller than the read size ${readSize} + ${bufferAlignment}`);
   const mismatches: ByteRange[] = [];
-  let hash = expected[0] ? createHash(expected[0].algorithm) : null;
   let done = 0;
-  await readPieces(target, readPlan(expected, readSize, target.size), readSize, (piece, bytes) => {
-    const range = expected[piece.range]!;
-    hash ??= createHash(range.algorithm);
-    hash.update(bytes);
-    done += bytes.length;
-    if (piece.to === range.end) {
-      if (hash.digest('hex') !== range.digest) mismatches.push({ start: range.start, end: range.end });
-      hash = null;
+  const read = async (i: number) => {
+    const p = pieces[i]!;
+    const n = await target.read(hasher.buffers[i % 2]!.subarray(0, p.readLength), p.readStart);
+    throwIfAborted(signal, `verifying ${target.path}`);
+    if (n < p.to - p.readStart) {
+      throw Object.assign(new Error(`${target.path} ended at byte ${p.readStart + n}, before the image's byte ${p.to}`), { code: 'EIO' });
     }
+  };
+  const hash = async (i: number) => {
+    const p = pieces[i]!;
+    const range = expected[p.range]!;
+    const final = p.to === range.end;
+    const digest = await hasher.update(i % 2, p.from - p.readStart, p.to - p.readStart, range.algorithm, final);
+    if (final && digest !== range.digest) mismatches.push({ start: range.start, end: range.end });
+    done += p.to - p.from;
     options.onProgress?.(target.path, { phase: 'verifying', bytes: done, total });
-  }, signal);
+  };
+  try {
+    let hashing: Promise<void> | null = null;
+    for (let i = 0; i < pieces.length; i++) {
+      // buffer i % 2 last held piece i - 2, hashed by now; piece i - 1 is hashed from the other buffer meanwhile
+      const reading = read(i);
+      reading.catch(() => {});
+      await hashing;
+      await reading;
+      hashing = hash(i);
+      hashing.catch(() => {});
+    }
+    await hashing;
+  } finally {
+    if (!options.hasher) await hasher.close();
+  }
   return mergeRanges(mismatches);
 }
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileSource } from '../../../daemon/flash/file-source.js';
 import { type RangeDigest, splitRanges } from '../../../daemon/flash/ranges.js';
-import { locateDifferences, verifyTarget } from '../../../daemon/flash/verifier.js';
+import { locateDifferences, verifyHasher, verifyTarget } from '../../../daemon/flash/verifier.js';
 import { MiB, pseudoRandom } from './images.js';
 import { MemoryTarget } from './memory-target.js';
 
@@ -71,6 +71,27 @@ describe('read-back verifier', () => {
     let last = null as null | { bytes: number; total: number | null; phase: string };
     await verifyTarget(flashed(), digests(image), { onProgress: (_, p) => (last = p) });
     assert.deepEqual(last && [last.phase, last.bytes, last.total], ['verifying', image.length, image.length]);
+  });
+
+  it('uses a hashing thread started by the caller and leaves it open for the next drive', async () => {
+    const hasher = verifyHasher(3 * MiB);
+    try {
+      assert.deepEqual(await verifyTarget(flashed(), digests(image), { readSize: 3 * MiB, hasher }), []);
+      const damaged = flashed();
+      damaged.bytes[7 * MiB] = ~image[7 * MiB]! & 0xff;
+      assert.deepEqual(await verifyTarget(damaged, digests(image), { readSize: 3 * MiB, hasher }), [{ start: 7 * MiB, end: 8 * MiB }]);
+    } finally {
+      await hasher.close();
+    }
+  });
+
+  it('refuses a hashing thread whose buffers are smaller than its reads', async () => {
+    const hasher = verifyHasher(MiB);
+    try {
+      await assert.rejects(verifyTarget(flashed(), digests(image), { readSize: 4 * MiB, hasher }), { message: 'verify hasher buffers are smaller than the read size 4194304 + 4096' });
+    } finally {
+      await hasher.close();
+    }
   });
 
   it('stops on abort', async () => {
