@@ -127,7 +127,7 @@ describe('who calls (peer credentials)', () => {
   });
 
   test("another user's change is neither listed, shown nor abortable; the member's own is", async () => {
-    const rootChange = (await daemon.transport.call('POST', '/v1/test/changes', { tasks: [{ kind: 'test-sleep', data: { ms: 3000 } }] })) as string;
+    const rootChange = (await daemon.transport.call('POST', '/v1/test/changes', { tasks: [{ kind: 'test-sleep', data: { ms: 120_000, steps: 1200 } }] })) as string;
     const listed = await apiAs(socketPath(), 'GET', '/v1/changes?select=all');
     assert.ok(!(listed.body.result as ChangeInfo[]).some((c) => c.id === rootChange));
     const shown = await apiAs(socketPath(), 'GET', `/v1/changes/${rootChange}`);
@@ -139,7 +139,7 @@ describe('who calls (peer credentials)', () => {
     const watched = await runCli(['watch', rootChange], { socketPath: socketPath(), as: member });
     assert.notEqual(watched.code, 0);
     assert.match(watched.stderr, new RegExp(`cannot (use|watch) change ${rootChange}: it was started by `));
-    await daemon.transport.call('POST', `/v1/changes/${rootChange}`, { action: 'abort' });
+    await daemon.transport.call('POST', `/v1/changes/${rootChange}`, { action: 'abort' }); // it would run two minutes: stopped here, by its owner
 
     const own = await apiAs(socketPath(), 'POST', '/v1/test/changes', { tasks: [{ kind: 'test-sleep', data: { ms: 10 } }] });
     assert.equal((await apiAs(socketPath(), 'GET', `/v1/changes/${own.body.change}`)).status, 200);
