@@ -241,6 +241,7 @@ describe('secrets stay in memory', () => {
     const firstBoot = `email: dev@example.com\nnetwork:\n  version: 2\n  wifis:\n    wlan0:\n      access-points:\n        home:\n          password: ${password}\n`;
     const out = await memberDir(join(home, 'secret-out'));
     const r = await apiAs(socketPath(), 'POST', '/v1/builds', buildRequest(out, { 'first-boot': firstBoot }));
+    assert.doesNotMatch(JSON.stringify(r.body), new RegExp(password), 'POST /v1/builds');
     const done = await waitReady(r.body.change!);
     assert.equal(done.status, 'Done', done.err);
     for (const path of [`/v1/changes/${r.body.change}`, `/v1/builds/${r.body.change}`, '/v1/changes?select=all']) {
