@@ -22,7 +22,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writ
 import { loadavg } from 'node:os';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { realDaemonEntry, repoRoot, runCli, startDaemon, type DaemonProcess } from '../test/helpers/daemon.js';
+import { repoRoot, runCli, type DaemonProcess, startStoreDaemon } from '../test/helpers/daemon.js';
 import { answerConsoleConf, untilConsoleConf, untilLoginPrompt } from '../test/helpers/guest-flow.js';
 import { sshRun, waitForSsh } from '../test/helpers/guest-ssh.js';
 import { freePort } from '../test/helpers/net.js';
@@ -101,13 +101,7 @@ async function main(): Promise<void> {
   let daemon: DaemonProcess | undefined;
   let guest: GuestBoot | undefined;
   try {
-    daemon = await startDaemon({
-      entry: realDaemonEntry,
-      socketPath: join(work, 'coreforge.socket'),
-      stateDir: join(work, 'state'),
-      extraArgs: ['--offline', '--store-listen', `127.0.0.1:${storePort}`],
-      env: { COREFORGE_LOG_LEVEL: 'warn' },
-    });
+    daemon = await startStoreDaemon(work, storePort, { COREFORGE_LOG_LEVEL: 'warn' });
     const socketPath = daemon.socketPath;
     const cli = async (a: string[]) => {
       const r = await runCli(a, { socketPath, timeoutMs: 600_000 });

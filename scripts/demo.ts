@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import type { BuildInfo } from '../daemon/api/types.js';
 import { buildAllFixtures } from '../test/fixtures/snaps.js';
 import { FIXTURE_MODELS, modelJSON, modelTimestamp } from '../test/fixtures/models.js';
-import { cliEntry, realDaemonEntry, runCli, startDaemon, type DaemonProcess } from '../test/helpers/daemon.js';
+import { cliEntry, runCli, type DaemonProcess, startStoreDaemon } from '../test/helpers/daemon.js';
 import { makeTempDir } from '../test/helpers/tmp.js';
 import { freePort } from '../test/helpers/net.js';
 import { missingForBoot } from '../test/helpers/qemu-boot.js';
@@ -112,13 +112,7 @@ async function main(): Promise<number> {
     const storePort = await freePort();
     console.log(`\n== Starting a throwaway coreforged with the embedded local store on 127.0.0.1:${storePort}`);
     started = Date.now();
-    daemon = await startDaemon({
-      entry: realDaemonEntry,
-      socketPath: join(work, 'coreforge.socket'),
-      stateDir: join(work, 'state'),
-      extraArgs: ['--offline', '--store-listen', `127.0.0.1:${storePort}`],
-      env: { COREFORGE_LOG_LEVEL: 'warn' },
-    });
+    daemon = await startStoreDaemon(work, storePort, { COREFORGE_LOG_LEVEL: 'warn' });
     console.log(`coreforged is on ${daemon.socketPath}, state in ${daemon.stateDir}`);
     report.push({ step: 'Start coreforged', seconds: (Date.now() - started) / 1000, ok: true });
 

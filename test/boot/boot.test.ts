@@ -19,7 +19,7 @@ import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, w
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { decodeGrubEnv, encodeGrubEnv } from '../../daemon/image/pipeline/bootenv.js';
-import { realDaemonEntry, runCli, startDaemon, type DaemonProcess } from '../helpers/daemon.js';
+import { runCli, type DaemonProcess, startStoreDaemon } from '../helpers/daemon.js';
 import { answerConsoleConf, untilConsoleConf, untilLoginPrompt, untilUnattendedDone } from '../helpers/guest-flow.js';
 import { sshRun, waitForSsh, type SshResult, type SshTarget } from '../helpers/guest-ssh.js';
 import { freePort } from '../helpers/net.js';
@@ -139,12 +139,7 @@ describe('boot: the sample OS image boots in qemu to console-conf and ssh', { sk
     mkdirSync(logs);
     storePort = await freePort();
     const [started, sample] = await Promise.all([
-      startDaemon({
-        entry: realDaemonEntry,
-        socketPath: join(work, 'coreforge.socket'),
-        stateDir: join(work, 'state'),
-        extraArgs: ['--offline', '--store-listen', `127.0.0.1:${storePort}`],
-      }),
+      startStoreDaemon(work, storePort),
       buildSampleOs(),
     ]);
     daemon = started;

@@ -3,7 +3,7 @@
 // Through the real CLI and coreforged, onto loop devices made here.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdir, open, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ChangeInfo, DriveInfo, FlashResult } from '../../daemon/api/types.js';
@@ -11,21 +11,10 @@ import { runCli, startDaemon, type DaemonProcess } from '../helpers/daemon.js';
 import { runCliOnPty } from '../helpers/pty-cli.js';
 import { makeTempDir } from '../helpers/tmp.js';
 import { bmapFor, MiB, type TestImage, typicalRanges, writeImage } from '../daemon/flash/images.js';
-import { type Loop, LoopDevices, loopSkipReason } from '../daemon/flash/loop-devices.js';
+import { type Loop, LoopDevices, loopSkipReason, deviceBytes } from '../daemon/flash/loop-devices.js';
 
 const skip = loopSkipReason() ?? false;
 const garbage = 0x5a;
-
-async function head(loop: Loop, length: number): Promise<Buffer> {
-  const handle = await open(loop.backing, 'r');
-  try {
-    const buf = Buffer.alloc(length);
-    await handle.read(buf, 0, length, 0);
-    return buf;
-  } finally {
-    await handle.close();
-  }
-}
 
 /** Mountpoints of a device now, from the kernel's table (findmnt), not from coreforge. */
 function mountpointsOf(device: string): string[] {
@@ -100,7 +89,7 @@ describe('flash safety through the CLI and coreforged', { skip }, () => {
     assert.ok(plan.includes(`Mounted now, and unmounted before anything is written: ${mnt} (${loop.path})\n`), plan);
     assert.ok(screen.includes(`${loop.path}: unmounted ${mnt} (${loop.path}) before writing\n`), screen);
     assert.deepEqual(mountpointsOf(loop.path), []);
-    assert.ok((await head(loop, 64 * 1024)).equals(image.data.subarray(0, 64 * 1024)), 'the image is on the card');
+    assert.ok((await deviceBytes(loop, 64 * 1024)).equals(image.data.subarray(0, 64 * 1024)), 'the image is on the card');
     assert.match(daemon.logs(), new RegExp(`INFO +${loop.path}: unmounted ${mnt} \\(${loop.path}\\) before writing`));
     const changes = JSON.parse((await cli(['changes', '--json'])).stdout) as ChangeInfo[];
     const change = JSON.parse((await cli(['change', changes.at(-1)!.id, '--json'])).stdout) as ChangeInfo;
@@ -149,10 +138,10 @@ describe('flash safety through the CLI and coreforged', { skip }, () => {
     do change = await daemon.transport.call<ChangeInfo>('GET', `/v1/changes/${id}`);
     while (!change.ready);
     assert.deepEqual([change.status, change['err-kind']], ['Error', 'unrecognized-image']);
-    assert.ok((await head(loop, MiB)).every((b) => b === garbage), 'nothing was written');
+    assert.ok((await deviceBytes(loop, MiB)).every((b) => b === garbage), 'nothing was written');
 
     const forced = await cli(['flash', model, loop.path, '--include-loop', '--yes', '--force']);
     assert.equal(forced.code, 0, forced.stderr);
-    assert.equal((await head(loop, 20)).toString(), 'type: model\nauthorit');
+    assert.equal((await deviceBytes(loop, 20)).toString(), 'type: model\nauthorit');
   });
 });

@@ -96,6 +96,21 @@ export async function startDaemon(opts: SpawnOptions, timeoutMs = 20_000): Promi
   }
 }
 
+/**
+ * The real coreforged (daemon/main.ts) in `work`, offline, serving its
+ * embedded store on 127.0.0.1:storePort: what the demo, the boot test and
+ * bench/boot journey through.
+ */
+export function startStoreDaemon(work: string, storePort: number, env: Record<string, string> = {}): Promise<DaemonProcess> {
+  return startDaemon({
+    entry: realDaemonEntry,
+    socketPath: join(work, 'coreforge.socket'),
+    stateDir: join(work, 'state'),
+    extraArgs: ['--offline', '--store-listen', `127.0.0.1:${storePort}`],
+    env,
+  });
+}
+
 /** Runs the coreforge CLI as a process and collects its output. */
 export function runCli(
   args: string[],

@@ -2,7 +2,7 @@
 // devices created here (the only devices these tests ever write).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -10,21 +10,10 @@ import { EventStream } from '../../../client/events.js';
 import type { ApiResponse, ChangeInfo, DriveInfo, DrivesEvent, FlashResult } from '../../../daemon/api/types.js';
 import { runCli, startDaemon, type DaemonProcess } from '../../helpers/daemon.js';
 import { bmapFor, compressFile, haveTool, MiB, type TestImage, typicalRanges, writeImage } from '../flash/images.js';
-import { type Loop, LoopDevices, loopSkipReason } from '../flash/loop-devices.js';
+import { type Loop, LoopDevices, loopSkipReason, deviceBytes } from '../flash/loop-devices.js';
 
 const skip = loopSkipReason() ?? false;
 const garbage = 0xaa;
-
-async function deviceBytes(loop: Loop, length = loop.size): Promise<Buffer> {
-  const handle = await open(loop.backing, 'r');
-  try {
-    const buf = Buffer.alloc(length);
-    await handle.read(buf, 0, length, 0);
-    return buf;
-  } finally {
-    await handle.close();
-  }
-}
 
 function assertHolds(device: Buffer, image: TestImage, ranges = [{ start: 0, end: image.size }]): void {
   for (const r of ranges) assert.ok(device.subarray(r.start, r.end).equals(image.data.subarray(r.start, r.end)), `bytes ${r.start}-${r.end - 1} hold the image`);

@@ -1,7 +1,7 @@
 // Flashing real block devices: loop devices over sparse files in a temp dir.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -9,22 +9,10 @@ import { type FlashRequest, flashImage } from '../../../daemon/flash/flash.js';
 import type { FlashProgress } from '../../../daemon/flash/progress.js';
 import type { ByteRange } from '../../../daemon/flash/ranges.js';
 import { bmapFor, compressFile, haveTool, MiB, type TestImage, typicalRanges, writeImage } from './images.js';
-import { type Loop, LoopDevices, loopSkipReason } from './loop-devices.js';
+import { type Loop, LoopDevices, loopSkipReason, deviceBytes } from './loop-devices.js';
 
 const skip = loopSkipReason() ?? false;
 const garbage = 0xaa;
-
-/** Reads a loop device's bytes with O_DIRECT-free plain reads of the backing file (after the flash closed it). */
-async function deviceBytes(loop: Loop, length = loop.size): Promise<Buffer> {
-  const handle = await open(loop.backing, 'r');
-  try {
-    const buf = Buffer.alloc(length);
-    await handle.read(buf, 0, length, 0);
-    return buf;
-  } finally {
-    await handle.close();
-  }
-}
 
 function assertMapped(device: Buffer, image: TestImage, ranges: ByteRange[] = [{ start: 0, end: image.size }]): void {
   for (const r of ranges) assert.ok(device.subarray(r.start, r.end).equals(image.data.subarray(r.start, r.end)), `bytes ${r.start}-${r.end - 1} hold the image`);

@@ -25,6 +25,18 @@ export interface Loop {
 }
 
 /** Attaches and always detaches loop devices for one test file. */
+/** A loop device's first `length` bytes, read from its backing file (after a flash closed the device). */
+export async function deviceBytes(loop: Loop, length = loop.size): Promise<Buffer> {
+  const handle = await open(loop.backing, 'r');
+  try {
+    const buf = Buffer.alloc(length);
+    await handle.read(buf, 0, length, 0);
+    return buf;
+  } finally {
+    await handle.close();
+  }
+}
+
 export class LoopDevices {
   private readonly attached: Loop[] = [];
   constructor(private readonly dir: string) {}

@@ -1,7 +1,7 @@
 // The flash task kind run by the change engine on a real state.db, without
 // express: onto loop devices created here (the only devices it ever writes).
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, open, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
@@ -13,20 +13,9 @@ import { flashTaskKind, startFlash } from '../../../daemon/flash/task.js';
 import { parseFlashTaskData, type FlashTaskData, type FlashTaskResult } from '../../../daemon/flash/task-data.js';
 import { useEngine } from '../../helpers/engine.js';
 import { MiB, type TestImage, typicalRanges, writeImage } from './images.js';
-import { type Loop, LoopDevices, loopSkipReason } from './loop-devices.js';
+import { type Loop, LoopDevices, loopSkipReason, deviceBytes } from './loop-devices.js';
 
 const skip = loopSkipReason() ?? false;
-
-async function deviceBytes(loop: Loop, length: number): Promise<Buffer> {
-  const handle = await open(loop.backing, 'r');
-  try {
-    const buf = Buffer.alloc(length);
-    await handle.read(buf, 0, length, 0);
-    return buf;
-  } finally {
-    await handle.close();
-  }
-}
 
 const request = (image: string, loops: Loop[], extra: Partial<FlashTaskData> = {}): FlashTaskData => ({
   image,
