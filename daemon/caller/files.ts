@@ -210,10 +210,15 @@ export class OutputDir {
     return fdPath(this.fd);
   }
 
-  /** Starts a new file that will be called `name` once committed: created exclusively, as the caller, under a fresh temporary name. */
-  create(name: string): OutputFile {
+  /** A fresh temporary name for a file that will be called `name`; a caller that must survive a crash records it before `create`. */
+  static tempName(name: string): string {
     if (!singleName(name)) throw new Error(`output name ${JSON.stringify(name)} is not a single file name`);
-    const temp = `.${name}.${randomBytes(6).toString('hex')}.partial`;
+    return `.${name}.${randomBytes(6).toString('hex')}.partial`;
+  }
+
+  /** Starts a new file that will be called `name` once committed: created exclusively, as the caller, under a temporary name. */
+  create(name: string, temp = OutputDir.tempName(name)): OutputFile {
+    if (!singleName(temp)) throw new Error(`temporary name ${JSON.stringify(temp)} is not a single file name`);
     let fd: number;
     try {
       fd = openAt(identityOf(this.caller), this.fd, temp, c.O_RDWR | c.O_CREAT | c.O_EXCL | c.O_NOFOLLOW, 0o644);

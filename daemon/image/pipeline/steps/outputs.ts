@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { fsyncSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { OutputFile } from '../../../caller/files.js';
+import { OutputDir, type OutputFile } from '../../../caller/files.js';
 import { isCoreforgeError } from '../../../errors.js';
 import { imageError } from '../../errors.js';
 import { saveState } from '../state.js';
@@ -24,17 +24,25 @@ export function outputDirError(err: unknown, dir: string): Error {
   return err as Error;
 }
 
-/** Starts an output file: created as the caller under a temporary name, and recorded in the state at once, so a failure or a crash can remove it. */
+/**
+ * Starts an output file: its temporary name is recorded in the saved state
+ * before the file is created as the caller, so a failure or a crash at any
+ * point can remove it.
+ */
 export async function newOutput(ctx: StepContext, name: string): Promise<OutputFile> {
-  const earlier = ctx.state.outputs.findIndex((o) => o.name === name);
-  if (earlier >= 0) {
-    ctx.places.output.discard(ctx.state.outputs[earlier]!.temp);
-    ctx.state.outputs.splice(earlier, 1);
-  }
-  const file = ctx.places.output.create(name);
-  ctx.state.outputs.push({ name, temp: file.temp });
+  dropOutput(ctx, name);
+  const temp = OutputDir.tempName(name);
+  ctx.state.outputs.push({ name, temp });
   await saveState(ctx.places.stateFile, ctx.state);
-  return file;
+  return ctx.places.output.create(name, temp);
+}
+
+/** Removes an output file an earlier step started, and its record. */
+export function dropOutput(ctx: StepContext, name: string): void {
+  const earlier = ctx.state.outputs.findIndex((o) => o.name === name);
+  if (earlier < 0) return;
+  ctx.places.output.discard(ctx.state.outputs[earlier]!.temp);
+  ctx.state.outputs.splice(earlier, 1);
 }
 
 /** An output file an earlier step started. */

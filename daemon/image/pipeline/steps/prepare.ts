@@ -1,11 +1,11 @@
 import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { openInput, readInput, type OutputFile } from '../../../caller/files.js';
+import { openInput, readInput } from '../../../caller/files.js';
 import { fsConstants, linkAt } from '../../../caller/native.js';
 import { isCoreforgeError } from '../../../errors.js';
 import { imageError } from '../../errors.js';
 import { MiB } from '../../gadget/quantity.js';
-import { outputDirError } from './outputs.js';
+import { dropOutput, newOutput, outputDirError } from './outputs.js';
 import type { BuildStep, StepContext } from './step.js';
 
 /**
@@ -57,14 +57,13 @@ export const prepare: BuildStep = {
   name: 'prepare',
   async run(ctx) {
     // Fails now, not after the build, when the caller may not create files in the output directory.
-    let probe: OutputFile;
     try {
-      probe = ctx.places.output.create('.coreforge-probe');
+      (await newOutput(ctx, '.coreforge-probe')).close();
     } catch (err) {
       throw outputDirError(err, ctx.params.outputDir);
+    } finally {
+      dropOutput(ctx, '.coreforge-probe');
     }
-    probe.close();
-    ctx.places.output.discard(probe.temp);
     ctx.state.inputs = await takeInputs(ctx);
   },
 };
