@@ -2,12 +2,12 @@
 // backoff on network errors and 5xx, hashed (SHA3-384) while it streams,
 // checked against the snap-revision's digest and size, then renamed into
 // cache/SHA3-384. The cache keeps at most `limitBytes`, least recently used first out.
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, rename, stat, unlink, utimes } from 'node:fs/promises';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readdir, rename, stat, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { storeError } from '../errors.js';
+import { getBody } from './body.js';
+import { FileAppender } from './file-appender.js';
 import { inlineHasher, workerHasher, type Hasher } from './hasher.js';
 import { defaultRetry, describeNetworkError, type RetryPolicy } from './http.js';
 
@@ -86,52 +86,43 @@ async function hashFile(path: string, h: Hasher): Promise<number> {
 /** Files above this are hashed in a worker thread, overlapping the download. */
 const workerThreshold = 8 << 20;
 
-function get(url: string, headers: Record<string, string>, signal?: AbortSignal): Promise<IncomingMessage> {
-  return new Promise((resolve, reject) => {
-    const req = (url.startsWith('https:') ? httpsRequest : httpRequest)(url, { headers, signal }, resolve);
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-/** One GET (ranged from `have`) appended to `partial` and fed to `h`; used by downloadSnap and bench/store. */
+/** One GET (ranged from `have`) written into `partial` from `have` on and fed to `h`; used by downloadSnap and bench/store. */
 export async function fetchInto(t: DownloadTarget, partial: string, h: Hasher, have: number, progress: DownloadProgress, signal?: AbortSignal): Promise<{ got: number; restart?: boolean; status?: number }> {
-  const res = await get(t.url, have > 0 ? { range: `bytes=${have}-` } : {}, signal);
-  if (res.statusCode !== 200 && res.statusCode !== 206) {
-    res.resume();
-    return { got: 0, status: res.statusCode };
+  const res = await getBody(t.url, have > 0 ? { range: `bytes=${have}-` } : {}, signal);
+  if (res.status !== 200 && res.status !== 206) {
+    res.discard();
+    return { got: 0, status: res.status };
   }
-  if (have > 0 && res.statusCode === 200) {
+  if (have > 0 && res.status === 200) {
     // the server ignored Range: start over
-    res.destroy();
+    res.discard();
     return { got: 0, restart: true };
   }
-  const out = createWriteStream(partial, { flags: 'a', highWaterMark: 1 << 20 });
+  const file = await open(partial, have > 0 ? 'r+' : 'w');
+  const out = new FileAppender(file, have);
   let got = 0;
+  const failure = await res
+    .read((piece) => {
+      h.update(piece);
+      got += piece.length;
+      progress(have + got, t.size);
+      const writing = out.append(piece);
+      const hashing = h.full() ? h.room() : undefined;
+      return writing && hashing ? Promise.all([writing, hashing]).then(() => {}) : (writing ?? hashing);
+    })
+    .then(
+      () => undefined,
+      (err: unknown) => err ?? new Error('the download failed'),
+    );
+  // what arrived is kept, even after a failure: the next attempt resumes from it
   try {
-    await new Promise<void>((resolve, reject) => {
-      let paused = 0;
-      const pause = (p: Promise<void>) => {
-        if (paused++ === 0) res.pause();
-        void p.then(() => {
-          if (--paused === 0) res.resume();
-        });
-      };
-      res.on('data', (c: Buffer) => {
-        h.update(c);
-        got += c.length;
-        progress(have + got, t.size);
-        if (!out.write(c)) pause(new Promise<void>((r) => out.once('drain', r)));
-        if (h.full()) pause(h.room());
-      });
-      res.on('end', () => (res.complete ? resolve() : reject(new Error('ECONNRESET'))));
-      res.on('aborted', () => reject(new Error('ECONNRESET')));
-      res.on('error', reject);
-      out.on('error', reject);
-    });
+    await out.close();
+  } catch (err) {
+    if (!failure) throw err;
   } finally {
-    await new Promise<void>((resolve) => out.end(resolve));
+    await file.close();
   }
+  if (failure) throw failure;
   return { got };
 }
 

@@ -1,6 +1,6 @@
 // A snap's digest (daemon/snap/digest.ts: SHA3-384, base64url) as a download arrives, off the main thread: OpenSSL's SHA3 runs at roughly the speed of a
 // loopback download, so hashing in a worker overlaps the two instead of adding
-// them. Chunks are copied into transferred buffers; at most `maxInFlight` bytes
+// them. Chunks are copied into buffers transferred there and back; at most `maxInFlight` bytes
 // wait for the worker (the caller awaits `room()` to pause the source).
 import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
@@ -26,7 +26,7 @@ const h = createHash('${snapDigestAlgorithm}');
 parentPort.on('message', (m) => {
   if (m === 'digest') { parentPort.postMessage({ digest: h.digest('${snapDigestEncoding}') }); return; }
   h.update(new Uint8Array(m));
-  parentPort.postMessage({ done: m.byteLength });
+  parentPort.postMessage({ done: m.byteLength, buffer: m }, [m]);
 });
 `;
 
@@ -44,9 +44,12 @@ export function workerHasher(maxInFlight = 64 << 20, batch = 1 << 20): Hasher {
   let onDigest: ((d: string) => void) | undefined;
   let failed: Error | undefined;
   let onFail: ((e: Error) => void) | undefined;
-  worker.on('message', (m: { done?: number; digest?: string }) => {
+  /** batch buffers the worker has hashed and handed back, to fill again (a fresh 1 MiB buffer per batch kept the garbage collector busy) */
+  const free: ArrayBuffer[] = [];
+  worker.on('message', (m: { done?: number; buffer?: ArrayBuffer; digest?: string }) => {
     if (m.done !== undefined) {
       inFlight -= m.done;
+      if (m.buffer?.byteLength === batch) free.push(m.buffer);
       if (inFlight <= maxInFlight / 2) {
         const w = waiters;
         waiters = [];
@@ -66,7 +69,7 @@ export function workerHasher(maxInFlight = 64 << 20, batch = 1 << 20): Hasher {
     const buf = used === batch ? pending.buffer : pending.buffer.slice(0, used);
     inFlight += used;
     worker.postMessage(buf, [buf]);
-    pending = new Uint8Array(new ArrayBuffer(batch));
+    pending = new Uint8Array(free.pop() ?? new ArrayBuffer(batch));
     used = 0;
   };
   return {

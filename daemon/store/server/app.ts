@@ -2,14 +2,13 @@
 // the API (snapd's /v2/snaps/refresh, /v2/assertions, downloads), the SSO
 // (macaroon discharge, SSH key lookup) and the dashboard (acl, account,
 // account-key). Its own express app: the daemon's API never sees it.
-import { createReadStream } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { encodeAssertion } from '../../asserts/index.js';
 import { isCoreforgeError } from '../../errors.js';
 import type { StoreErrorKind } from '../errors.js';
 import type { LocalStore, StoreRevision } from '../local/store.js';
 import { MacaroonAuth, permissionPattern } from './auth.js';
+import { sendFileRange } from './send-range.js';
 import { clientKey, FailureThrottle, type ThrottleLimit } from './throttle.js';
 
 export interface StoreServerOptions {
@@ -79,7 +78,7 @@ export function parseRange(header: string | undefined, size: number): { start: n
   return start >= size || start > end ? 'bad' : { start, end };
 }
 
-/** Streams a blob (or one range of it) in 1 MiB reads: fewer, larger writes than express's sendFile. */
+/** Sends a blob (or one range of it) in 1 MiB reads and writes: fewer, larger writes than express's sendFile. */
 async function sendBlob(req: Request, res: Response, path: string, size: number): Promise<void> {
   const range = parseRange(req.get('range'), size);
   res.set('Accept-Ranges', 'bytes');
@@ -95,10 +94,7 @@ async function sendBlob(req: Request, res: Response, path: string, size: number)
     res.end();
     return;
   }
-  await pipeline(createReadStream(path, { start, end, highWaterMark: 1 << 20 }), res).catch((err: NodeJS.ErrnoException) => {
-    // a client that goes away mid-download is normal; anything else is the server's problem
-    if (err.code !== 'ERR_STREAM_PREMATURE_CLOSE' && err.code !== 'EPIPE' && err.code !== 'ECONNRESET') throw err;
-  });
+  await sendFileRange(res, path, start, end);
 }
 
 /** The download path of a revision (the real store's shape: SNAPID_REV.snap). */
