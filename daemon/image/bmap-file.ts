@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { generateBmap } from './bmap.js';
+import { generateBmap, type BmapInput } from './bmap.js';
 import type { ByteRange } from '../flash/ranges.js';
 import { blockRangeBytes, toBlockRanges, type BlockRange } from './bmap-ranges.js';
 import { rangeDigestsInWorker } from './digest-worker.js';
@@ -40,11 +40,12 @@ function lanesByWeight<T>(items: readonly T[], weight: (t: T) => number, lanes: 
 const maxRangeBytes = 64 * 1024 * 1024;
 
 /**
- * Builds the bmap text of an image file from the byte ranges written into
- * it, hashing the ranges on worker threads: one per core, four at most
- * (each thread costs about 14 MiB).
+ * Hashes the bmap ranges of an image file from the byte ranges written into
+ * it, on worker threads: one per core, four at most (each thread costs about
+ * 14 MiB). The image must be complete; generateBmap makes the bmap text from
+ * the result, in this step or a later one.
  */
-export async function bmapForImage(imagePath: string, written: readonly ByteRange[], blockSize = 4096, signal?: AbortSignal): Promise<string> {
+export async function hashBmapRanges(imagePath: string, written: readonly ByteRange[], blockSize = 4096, signal?: AbortSignal): Promise<BmapInput> {
   const imageSize = (await stat(imagePath)).size;
   const ranges = splitBlockRanges(toBlockRanges(written, blockSize, imageSize), Math.max(1, Math.floor(maxRangeBytes / blockSize)));
   const lanes = lanesByWeight(ranges, (r) => r.last - r.first + 1, Math.min(4, availableParallelism()));
@@ -52,5 +53,10 @@ export async function bmapForImage(imagePath: string, written: readonly ByteRang
     lanes.map((lane) => rangeDigestsInWorker({ path: imagePath, algorithm: 'sha256', ranges: lane.map((r) => blockRangeBytes(r, blockSize, imageSize)) }, signal)),
   );
   const hashed = lanes.flatMap((lane, i) => lane.map((r, j) => ({ first: r.first, last: r.last, sha256: digests[i]![j]!.toString('hex') })));
-  return generateBmap({ imageSize, blockSize, ranges: hashed });
+  return { imageSize, blockSize, ranges: hashed };
+}
+
+/** Builds the bmap text of an image file from the byte ranges written into it (see hashBmapRanges). */
+export async function bmapForImage(imagePath: string, written: readonly ByteRange[], blockSize = 4096, signal?: AbortSignal): Promise<string> {
+  return generateBmap(await hashBmapRanges(imagePath, written, blockSize, signal));
 }

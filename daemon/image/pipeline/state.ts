@@ -1,6 +1,7 @@
 import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { ByteRange } from '../../flash/ranges.js';
+import type { BmapInput } from '../bmap.js';
 import type { PlannedPartition } from '../partition/table.js';
 import { imageError } from '../errors.js';
 import type { BuildArtifact, BuildStepName } from './params.js';
@@ -33,8 +34,29 @@ export interface BuildState {
   sourced?: SourcedSnap[];
   seed?: { planned: PlannedSnap; sourced: SourcedSnap }[];
   label?: string;
-  volumes?: { name: string; size: number; written: ByteRange[]; partitions: PlannedPartition[]; diskId: string }[];
+  volumes?: {
+    name: string;
+    size: number;
+    written: ByteRange[];
+    partitions: PlannedPartition[];
+    diskId: string;
+    /** The image's bmap ranges with their SHA-256, hashed as soon as the image was complete (a state saved by an older coreforged has none: write-bmap hashes them). */
+    bmap?: BmapInput;
+  }[];
   artifacts?: BuildArtifact[];
+}
+
+/** A saved bmap input as hashBmapRanges makes it: sizes, then inclusive block ranges with a hex SHA-256 each. */
+function validBmap(b: BmapInput | null): boolean {
+  const count = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
+  return (
+    typeof b === 'object' &&
+    b !== null &&
+    count(b.imageSize) &&
+    count(b.blockSize) &&
+    Array.isArray(b.ranges) &&
+    b.ranges.every((r) => count(r.first) && count(r.last) && r.first <= r.last && typeof r.sha256 === 'string' && /^[0-9a-f]{64}$/.test(r.sha256))
+  );
 }
 
 /** Reads a saved build state; undefined when there is none. */
@@ -50,6 +72,7 @@ export async function loadState(path: string): Promise<BuildState | undefined> {
     if (s.version !== 2 || !Array.isArray(s.done) || !Array.isArray(s.outputs)) throw new Error('unknown version');
     // byte ranges were {offset, length} before they became {start, end}: such a state is from an older coreforged
     if (s.volumes?.some((v) => v.written.some((r) => typeof r.start !== 'number' || typeof r.end !== 'number'))) throw new Error('its byte ranges are of an older coreforged');
+    if (s.volumes?.some((v) => v.bmap !== undefined && !validBmap(v.bmap))) throw new Error('its bmap ranges are not ranges with a SHA-256');
     return s;
   } catch (err) {
     throw imageError('invalid-workdir', `cannot resume the build: its saved state ${path} is damaged (${(err as Error).message}); start again without --resume`);

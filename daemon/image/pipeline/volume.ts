@@ -211,7 +211,7 @@ export async function buildVolume(b: VolumeBuild): Promise<VolumeResult> {
     await writeAll(file, offsetWrites(layout), written, `apply offset-write values in volume "${layout.name}"`);
     const table = partitionTableFor(layout, { seed: b.seed });
     await writeAll(file, table.writes, written, `write the partition table of volume "${layout.name}"`);
-    // Not synced here: the caller syncs the image while its digest is computed, before it is renamed into place.
+    // Not synced here: the caller writes the image back while it is built, and syncs it before it is renamed into place.
     return { written, partitions: table.partitions, diskId: table.diskId };
   } finally {
     await file.close().catch(() => {});

@@ -1,15 +1,19 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import type { BmapInput } from '../../bmap.js';
+import { hashBmapRanges } from '../../bmap-file.js';
 import { imageError } from '../../errors.js';
 import type { ResolvedImage } from '../../gadget/content-check.js';
 import { layoutGadget, type Gadget, type VolumeLayout } from '../../gadget/index.js';
 import { alignUp, iecString, MiB } from '../../gadget/quantity.js';
 import { treeBytes } from '../filesystems.js';
 import { volumeImageName } from '../params.js';
-import { buildVolume } from '../volume.js';
+import { buildVolume, writeError, type VolumeBuild, type VolumeResult } from '../volume.js';
+import { startWriteBack } from '../write-back.js';
 import { readGadget, stageDir } from './gadget-tree.js';
 import { newOutput } from './outputs.js';
 import { need, type BuildStep, type StepContext } from './step.js';
+import { bmapBlockSize } from './write-bmap.js';
 
 /** Lays the gadget out: UC16/18 system-data sized from the root filesystem tree, requested image sizes honoured or grown with a warning. */
 async function layout(ctx: StepContext, gadget: Gadget): Promise<VolumeLayout[]> {
@@ -40,6 +44,32 @@ function buildSeed(ctx: StepContext): string {
   return createHash('sha256').update(ctx.params.model).update(digests.join(',')).digest('hex');
 }
 
+/**
+ * Builds a volume into a new output file: written back to disk while its tools
+ * fill it, and its bmap ranges hashed as soon as it is complete, while the rest
+ * of it is written back, so that write-bmap has only a cheap fsync left.
+ */
+async function buildImage(ctx: StepContext, name: string, build: Omit<VolumeBuild, 'imagePath' | 'displayPath'>): Promise<VolumeResult & { bmap: BmapInput }> {
+  const image = await newOutput(ctx, name);
+  const shown = join(ctx.params.outputDir, image.name);
+  const writeBack = startWriteBack(image.fd);
+  try {
+    const result = await buildVolume({ ...build, imagePath: image.path, displayPath: shown });
+    ctx.env.progress(`map ${name}`, 0, 0);
+    const hashed = hashBmapRanges(image.path, result.written, bmapBlockSize, ctx.env.signal);
+    hashed.catch(() => {});
+    try {
+      await writeBack.finish();
+    } catch (err) {
+      throw writeError(err, `write image ${shown}`);
+    }
+    return { ...result, bmap: await hashed };
+  } finally {
+    await writeBack.stop();
+    image.close();
+  }
+}
+
 /** Writes one image per volume (under a temporary name in the output directory): partition table, filesystems, raw content. */
 export const buildVolumes: BuildStep = {
   name: 'build-volumes',
@@ -67,24 +97,17 @@ export const buildVolumes: BuildStep = {
         else if (!m.uc20 && (s.role === 'system-boot' || s.label === 'system-boot')) trees.set(s.yamlIndex, [ctx.dirs.boot, ...staged]);
         else trees.set(s.yamlIndex, staged);
       }
-      const image = await newOutput(ctx, volumeImageName(ctx.params, vol.name));
-      try {
-        const result = await buildVolume({
-          layout: vol,
-          imagePath: image.path,
-          displayPath: join(ctx.params.outputDir, image.name),
-          trees,
-          images: volImages,
-          seed,
-          epoch: m.epoch,
-          exec: ctx.env.exec,
-          signal: ctx.env.signal,
-          progress: ctx.env.progress,
-        });
-        ctx.state.volumes.push({ name: vol.name, size: vol.size, ...result });
-      } finally {
-        image.close();
-      }
+      const result = await buildImage(ctx, volumeImageName(ctx.params, vol.name), {
+        layout: vol,
+        trees,
+        images: volImages,
+        seed,
+        epoch: m.epoch,
+        exec: ctx.env.exec,
+        signal: ctx.env.signal,
+        progress: ctx.env.progress,
+      });
+      ctx.state.volumes.push({ name: vol.name, size: vol.size, ...result });
     }
   },
 };

@@ -222,6 +222,27 @@ test('a build stopped after a step and resumed gives the same image as one run s
   assert.deepEqual(await failure({ ...other }).then((f) => f.kind), 'none');
 });
 
+test('a build resumed after build-volumes writes the same bmap from the ranges that step hashed, or hashes them when its saved state has none (an older coreforged\'s)', async () => {
+  const pi = snapsFor(built, FIXTURE_MODELS['my-pi3']!);
+  const straight = params('my-pi3', pi);
+  await runBuild(straight, env());
+  const expected = readFileSync(join(straight.outputDir, 'pi.img.bmap'), 'utf8');
+  for (const keepRanges of [true, false]) {
+    const resumed = { ...params('my-pi3', pi), model: straight.model };
+    const partial = await runBuild(resumed, env(), { until: 'build-volumes' });
+    assert.ok(partial.volumes?.[0]?.bmap, 'build-volumes saves the hashed bmap ranges');
+    if (!keepRanges) {
+      const stateFile = join(resumed.workDir!, 'build-state.json');
+      const saved = JSON.parse(readFileSync(stateFile, 'utf8')) as { volumes: { bmap?: unknown }[] };
+      for (const v of saved.volumes) delete v.bmap;
+      writeFileSync(stateFile, JSON.stringify(saved));
+    }
+    const done = await runBuild(resumed, env(), { resume: true });
+    assert.equal(done.done.at(-1), 'finish');
+    assert.equal(readFileSync(join(resumed.outputDir, 'pi.img.bmap'), 'utf8'), expected, keepRanges ? 'saved ranges' : 'ranges hashed by write-bmap');
+  }
+});
+
 test('an image size too small is grown with a warning', async () => {
   const logs: string[] = [];
   const p = params('my-pi3', snapsFor(built, FIXTURE_MODELS['my-pi3']!), { imageSize: 1024 * 1024 });
