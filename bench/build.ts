@@ -32,7 +32,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { encodeAssertion } from '../daemon/asserts/index.js';
-import type { BuildInfo, ChangeInfo } from '../daemon/api/types.js';
+import type { BuildInfo } from '../daemon/api/types.js';
 import { runTool } from '../daemon/image/pipeline/exec.js';
 import type { BuildParams } from '../daemon/image/pipeline/params.js';
 import { runBuild } from '../daemon/image/pipeline/runner.js';
@@ -41,7 +41,7 @@ import { loadGadget } from '../daemon/image/gadget/index.js';
 import { FIXTURE_MODELS } from '../test/fixtures/models.js';
 import { buildAllFixtures } from '../test/fixtures/snaps.js';
 import { testTrust } from '../test/daemon/image/pipeline/helpers.js';
-import { builtDaemonEntry, repoRoot, startDaemon } from '../test/helpers/daemon.js';
+import { builtDaemonEntry, repoRoot, startDaemon, waitChangeReady } from '../test/helpers/daemon.js';
 import { makeTempDir } from '../test/helpers/tmp.js';
 
 const MiB = 1 << 20;
@@ -258,14 +258,8 @@ async function main(): Promise<void> {
       dropCaches();
       const started = performance.now();
       const id = await d.transport.call<string>('POST', '/v1/builds', { model, 'model-source': `${modelName}.model`, snaps, 'output-dir': outputDir });
-      for (;;) {
-        const change = await d.transport.call<ChangeInfo>('GET', `/v1/changes/${id}`);
-        if (change.ready) {
-          if (change.status !== 'Done') throw new Error(`daemon build failed: ${change.err}`);
-          break;
-        }
-        await new Promise((r) => setTimeout(r, 10));
-      }
+      const change = await waitChangeReady(d.transport, id, 10);
+      if (change.status !== 'Done') throw new Error(`daemon build failed: ${change.err}`);
       await d.transport.call<BuildInfo>('GET', `/v1/builds/${id}`);
       const seconds = (performance.now() - started) / 1000;
       // The image's SHA-256 follows the build, on the daemon's worker thread.

@@ -25,9 +25,9 @@ import { open, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { ChangeInfo, FlashResult } from '../daemon/api/types.js';
+import type { FlashResult } from '../daemon/api/types.js';
 import { flashImage } from '../daemon/flash/index.js';
-import { realDaemonEntry, repoRoot, startDaemon } from '../test/helpers/daemon.js';
+import { realDaemonEntry, repoRoot, startDaemon, waitChangeReady } from '../test/helpers/daemon.js';
 import { makeTempDir } from '../test/helpers/tmp.js';
 
 const MiB = 1 << 20;
@@ -188,17 +188,12 @@ async function main(): Promise<void> {
     const daemonFlash = async (image: string, loops: Loop | Loop[], verify: boolean) => {
       const list = Array.isArray(loops) ? loops : [loops];
       const id = await d.transport.call<string>('POST', '/v1/flash', { image, targets: list.map((l) => ({ path: l.path, size: l.size })), verify, 'include-loop': true, force: true });
-      for (;;) {
-        const change = await d.transport.call<ChangeInfo>('GET', `/v1/changes/${id}`);
-        if (change.ready) {
-          if (change.status !== 'Done') throw new Error(`daemon flash failed: ${change.err}`);
-          const result = change.result as FlashResult;
-          const bad = result.targets.find((t) => !t.ok || (verify && !t.verified));
-          if (bad) throw new Error(`daemon flash of ${bad.path} failed: ${bad.error?.message ?? 'not verified'}`);
-          return result;
-        }
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      const change = await waitChangeReady(d.transport, id, 20);
+      if (change.status !== 'Done') throw new Error(`daemon flash failed: ${change.err}`);
+      const result = change.result as FlashResult;
+      const bad = result.targets.find((t) => !t.ok || (verify && !t.verified));
+      if (bad) throw new Error(`daemon flash of ${bad.path} failed: ${bad.error?.message ?? 'not verified'}`);
+      return result;
     };
 
     const cases: { name: string; group: string; bytes: number; once: () => Promise<number>; loops?: Loop[] }[] = [

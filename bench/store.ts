@@ -29,10 +29,9 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { promisify } from 'node:util';
-import type { ChangeInfo } from '../daemon/api/types.js';
 import { downloadSnap, fetchInto, SnapCache } from '../daemon/store/client/download.js';
 import { StoreClient } from '../daemon/store/client/client.js';
-import { builtDaemonEntry, repoRoot, startDaemon } from '../test/helpers/daemon.js';
+import { builtDaemonEntry, repoRoot, startDaemon, waitChangeReady } from '../test/helpers/daemon.js';
 import { freePort } from '../test/helpers/net.js';
 import { makeTempDir } from '../test/helpers/tmp.js';
 
@@ -124,14 +123,8 @@ try {
       once: async () => {
         await rm(join(clientState, 'cache'), { recursive: true, force: true });
         const id = await clientDaemon.transport.call<string>('POST', '/v1/store/downloads', { name: 'bench-blob', channel: 'stable', architecture: 'amd64' });
-        for (;;) {
-          const change = await clientDaemon.transport.call<ChangeInfo>('GET', `/v1/changes/${id}`);
-          if (change.ready) {
-            if (change.status !== 'Done') throw new Error(`daemon download failed: ${change.err}`);
-            break;
-          }
-          await new Promise((r) => setTimeout(r, 10));
-        }
+        const change = await waitChangeReady(clientDaemon.transport, id, 10);
+        if (change.status !== 'Done') throw new Error(`daemon download failed: ${change.err}`);
       },
     },
     {

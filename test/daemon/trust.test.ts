@@ -14,7 +14,7 @@ import { FIXTURE_MODELS } from '../fixtures/models.js';
 import type { BuiltFixture } from '../fixtures/snaps.js';
 import { PI_18_GADGET_YAML } from '../fixtures/catalog/gadget-yamls.js';
 import { admitMember, apiAs, member, memberDir, runAs } from '../helpers/caller.js';
-import { runCli, startDaemon, type DaemonProcess } from '../helpers/daemon.js';
+import { runCli, startDaemon, waitChangeReady, type DaemonProcess } from '../helpers/daemon.js';
 import { makeTempDir } from '../helpers/tmp.js';
 import { freePort } from '../helpers/net.js';
 import { fixtureSnaps, snapsFor, testTrust, type TestTrust } from './image/pipeline/helpers.js';
@@ -53,13 +53,8 @@ function buildRequest(out: string, extra: Record<string, unknown> = {}) {
   return { model: trust.signModel('my-pi3'), 'model-source': 'my-pi3.model', snaps: memberSnaps('my-pi3'), channel: 'beta', 'output-dir': out, ...extra };
 }
 
-async function waitReady(id: string): Promise<ChangeInfo> {
-  for (;;) {
-    const c = (await daemon.transport.call('GET', `/v1/changes/${id}`)) as ChangeInfo;
-    if (c.ready) return c;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** The daemon is restarted by some tests: ask the one running now. */
+const waitReady = (id: string): Promise<ChangeInfo> => waitChangeReady(daemon.transport, id);
 
 /** Every entry under `dir` with its owner and type, to show nothing changed. */
 function snapshot(dir: string): string[] {

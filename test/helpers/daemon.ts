@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { after, before } from 'node:test';
+import type { ChangeInfo } from '../../daemon/api/types.js';
 import { Transport } from '../../client/transport.js';
 import { makeTempDir } from './tmp.js';
 
@@ -36,6 +37,15 @@ export interface SpawnOptions {
   /** Run as this uid/gid (tests of permission errors when running as root). */
   uid?: number;
   gid?: number;
+}
+
+/** Polls a change every `intervalMs` until it is ready, and returns it. */
+export async function waitChangeReady(transport: Transport, id: string, intervalMs = 50): Promise<ChangeInfo> {
+  for (;;) {
+    const change = await transport.call<ChangeInfo>('GET', `/v1/changes/${id}`);
+    if (change.ready) return change;
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
 }
 
 /** Starts coreforged as its own process without waiting for it to be ready. */

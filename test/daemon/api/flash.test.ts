@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { EventStream } from '../../../client/events.js';
 import type { ApiResponse, ChangeInfo, DriveInfo, DrivesEvent, FlashResult } from '../../../daemon/api/types.js';
-import { runCli, startDaemon, type DaemonProcess } from '../../helpers/daemon.js';
+import { runCli, startDaemon, waitChangeReady, type DaemonProcess } from '../../helpers/daemon.js';
 import { bmapFor, compressFile, haveTool, MiB, type TestImage, typicalRanges, writeImage } from '../flash/images.js';
 import { type Loop, LoopDevices, loopSkipReason, deviceBytes } from '../flash/loop-devices.js';
 
@@ -31,13 +31,7 @@ describe('flashing through coreforged and the coreforge CLI', { skip }, () => {
     const run = await cli(['flash', ...args, '--include-loop', '--yes', '--json']);
     return { ...run, out: JSON.parse(run.stdout) as { change: string; status: string; err?: string; 'err-kind'?: string; result: FlashResult | null } };
   };
-  const waitReady = async (id: string): Promise<ChangeInfo> => {
-    for (;;) {
-      const change = await daemon.transport.call<ChangeInfo>('GET', `/v1/changes/${id}`);
-      if (change.ready) return change;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  };
+  const waitReady = (id: string): Promise<ChangeInfo> => waitChangeReady(daemon.transport, id);
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'coreforge-api-flash-'));

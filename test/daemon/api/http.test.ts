@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { before, describe, it } from 'node:test';
 import type { ApiResponse, ChangeInfo, SystemInfo } from '../../../daemon/api/types.js';
-import { useDaemon, type DaemonProcess } from '../../helpers/daemon.js';
+import { useDaemon, waitChangeReady, type DaemonProcess } from '../../helpers/daemon.js';
 
 /** A raw request over the daemon's socket, for bodies and headers the client never sends. */
 function rawRequest(
@@ -24,13 +24,7 @@ function rawRequest(
   });
 }
 
-const waitReady = async (daemon: DaemonProcess, id: string): Promise<ChangeInfo> => {
-  for (;;) {
-    const change = await daemon.transport.call<ChangeInfo>('GET', `/v1/changes/${id}`);
-    if (change.ready) return change;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-};
+const waitReady = (daemon: DaemonProcess, id: string): Promise<ChangeInfo> => waitChangeReady(daemon.transport, id);
 
 describe('coreforged HTTP API over its Unix socket', () => {
   const use = useDaemon();
